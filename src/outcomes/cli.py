@@ -1,0 +1,156 @@
+"""The ``outcomes`` command: an operator's tool for whoever holds the database credentials.
+
+Commands need no sign-in; those that touch personal data or export are audited with the
+operating-system user (``audit.cli_actor``). Every domain error is printed as one line on
+stderr with a non-zero exit code; no tracebacks reach the operator.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from outcomes import __version__
+from outcomes.errors import OutcomesError
+
+app = typer.Typer(
+    name="outcomes",
+    help="Graduate outcomes of micro-credentials: records, surveys, impact and evidence.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Create and upgrade the database schema.", no_args_is_help=True)
+users_app = typer.Typer(help="Manage staff accounts.", no_args_is_help=True)
+demo_app = typer.Typer(help="The demo institution.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+app.add_typer(demo_app, name="demo")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"outcomes {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    """Graduate outcomes of micro-credentials."""
+
+
+def _engine():  # type: ignore[no-untyped-def]
+    from outcomes.config import get_settings
+    from outcomes.db import make_engine
+
+    return make_engine(get_settings().database_url)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration to the configured database."""
+    from outcomes.db import describe_url
+    from outcomes.migrate import upgrade
+
+    engine = _engine()
+    revision = upgrade(engine)
+    typer.echo(f"Database {describe_url(str(engine.url))} is at revision {revision}.")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the schema revision of the database and whether it is up to date."""
+    from outcomes.migrate import current_revision, head_revision
+
+    engine = _engine()
+    current = current_revision(engine)
+    head = head_revision()
+    state = "up to date" if current == head else f"this code expects {head}"
+    typer.echo(f"Database revision: {current or 'none (empty database)'} ({state}).")
+
+
+def _read_password(password_stdin: bool) -> str:
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise OutcomesError("No password was given on standard input.")
+        return password
+    first = typer.prompt("Password", hide_input=True)
+    second = typer.prompt("Repeat the password", hide_input=True)
+    if first != second:
+        raise OutcomesError("The two passwords differ; nothing was changed.")
+    return str(first)
+
+
+@users_app.command("add")
+def users_add(
+    email: Annotated[str, typer.Argument(help="The person's e-mail address (their sign-in).")],
+    role: Annotated[str, typer.Option(help="admin, manager or reviewer.")],
+    name: Annotated[str | None, typer.Option(help="Display name.")] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+    sso_only: Annotated[
+        bool, typer.Option("--sso-only", help="No password: the person signs in with SSO.")
+    ] = False,
+) -> None:
+    """Create a staff account (asks for the password twice, without echo)."""
+    from outcomes import audit
+    from outcomes.db import session_scope
+    from outcomes.migrate import check_current
+    from outcomes.passwords import check_password_rules
+    from outcomes.staff import create_staff_user, normalise_email, normalise_role
+
+    address, stored_role = normalise_email(email), normalise_role(role)
+    engine = _engine()
+    check_current(engine)
+    password = None if sso_only else _read_password(password_stdin)
+    if password is not None:
+        check_password_rules(password, email=address)
+    with session_scope(engine) as session:
+        user = create_staff_user(
+            session,
+            email=address,
+            role=stored_role,
+            password=password,
+            actor=audit.cli_actor(),
+            display_name=name,
+        )
+        typer.echo(f"Created {stored_role} {address} (id {user.id}).")
+
+
+@demo_app.command("prepare")
+def demo_prepare() -> None:
+    """Migrate the database, load the demo institution on first run, print the sign-ins."""
+    from outcomes.firstrun import prepare
+
+    report = prepare()
+    for line in report.lines():
+        typer.echo(line)
+
+
+def _register_optional_commands() -> None:
+    """Attach the command groups that live beside their capability."""
+    try:
+        from outcomes.instruments.cli import app as surveys_app
+    except ImportError:  # pragma: no cover - while the instruments package is being built
+        return
+    app.add_typer(surveys_app, name="surveys")
+
+
+def main() -> None:
+    """Entry point of the ``outcomes`` console script."""
+    _register_optional_commands()
+    try:
+        # Standalone mode: click handles --help, usage errors and Ctrl-C itself.
+        app()
+    except OutcomesError as exc:
+        typer.echo(f"Error: {exc}", err=True)
+        raise SystemExit(exc.exit_code) from None

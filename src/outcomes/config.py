@@ -1,0 +1,174 @@
+"""Settings: one object, read from ``OUTCOMES_*`` environment variables.
+
+``get_settings()`` reads the environment each time it is called (no import-time globals), so
+tests and the CLI can change variables between calls. A missing or malformed value raises
+``SettingsError`` with one sentence naming the variable and what it expects.
+
+Every field is listed, with its default and meaning, in the README's settings table; the
+``SETTINGS_DOC`` mapping below is the single source for that table (a test keeps them in step).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from outcomes.errors import SettingsError
+
+ENV_PREFIX = "OUTCOMES_"
+DEFAULT_DATABASE_URL = "sqlite:///var/outcomes.db"
+
+
+class Settings(BaseModel):
+    """Every setting of the product, with defaults fit for the embedded demo."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # Storage
+    database_url: str = DEFAULT_DATABASE_URL
+    secret_key: SecretStr | None = None
+
+    # Survey links and e-mail
+    public_base_url: str = "http://localhost:8501"
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    smtp_sender: str = "outcomes@localhost"
+    invitation_valid_days: int = Field(default=60, ge=1, le=3650)
+
+    # Outcome definitions (domain.md section 4)
+    fulltime_hours: float = Field(default=30.0, gt=0, le=80)
+    base_currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
+    exchange_rates: dict[str, float] = Field(default_factory=dict)
+    salary_floor: float = Field(default=12_000.0, ge=0)
+    salary_top_quantile: float = Field(default=0.999, gt=0.5, le=1.0)
+    response_rate_target: float = Field(default=0.60, gt=0, le=1)
+
+    # Disclosure control (domain.md section 6, HESA defaults)
+    rounding_base: int = Field(default=5, ge=1, le=100)
+    min_base_for_percent: float = Field(default=22.5, ge=0)
+    max_n_hiding_average: int = Field(default=7, ge=0)
+
+    # Staff sessions and sign-in throttling
+    session_idle_minutes: int = Field(default=30, ge=1, le=1440)
+    session_max_hours: int = Field(default=12, ge=1, le=168)
+    signin_max_failures: int = Field(default=5, ge=1, le=100)
+    signin_lock_minutes: int = Field(default=15, ge=1, le=1440)
+
+    # Privacy
+    erasure_mode: Literal["anonymise", "delete"] = "anonymise"
+    retention_years: int = Field(default=6, ge=1, le=100)
+
+    # Demo institution
+    demo_learners: int = Field(default=5000, ge=10, le=2_000_000)
+    demo_seed: int = 20260601
+
+    @field_validator("exchange_rates", mode="before")
+    @classmethod
+    def _parse_rates(cls, value: object) -> object:
+        """Accept ``USD=0.92,GBP=1.17`` (units of base currency per unit) as well as JSON."""
+        if isinstance(value, str) and value.strip() and not value.strip().startswith("{"):
+            rates: dict[str, float] = {}
+            for part in value.split(","):
+                code, sep, rate = part.partition("=")
+                if not sep:
+                    raise ValueError("expected CODE=RATE pairs separated by commas")
+                rates[code.strip().upper()] = float(rate)
+            return rates
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_url(cls, value: str) -> str:
+        if value.startswith("postgresql://") or value.startswith("postgres://"):
+            raise ValueError("use the psycopg 3 driver: postgresql+psycopg://user@host/db")
+        if not (value.startswith("sqlite:") or value.startswith("postgresql+psycopg:")):
+            raise ValueError("expected a sqlite:/// or postgresql+psycopg:// URL")
+        return value
+
+    def require_secret_key(self) -> str:
+        """Return the secret key, or explain how to set one."""
+        if self.secret_key is None or len(self.secret_key.get_secret_value()) < 32:
+            raise SettingsError(
+                "OUTCOMES_SECRET_KEY must be set to a random string of at least 32 characters "
+                "(for example the output of: python3 -c 'import secrets; "
+                "print(secrets.token_urlsafe(48))')."
+            )
+        return self.secret_key.get_secret_value()
+
+    def rate_to_base(self, currency: str) -> float | None:
+        """Units of base currency per unit of ``currency``; None when no rate is configured."""
+        code = currency.upper()
+        if code == self.base_currency:
+            return 1.0
+        return self.exchange_rates.get(code)
+
+
+# What each setting means, for the README table and for error messages.
+SETTINGS_DOC: dict[str, str] = {
+    "database_url": "SQLAlchemy URL: `sqlite:///path.db` (embedded) or "
+    "`postgresql+psycopg://user@host/db` (production)",
+    "secret_key": "random string (≥ 32 characters) that keys survey-token hashes and sessions",
+    "public_base_url": "address graduates use to reach the app; survey links start with it",
+    "smtp_host": "SMTP server for invitations",
+    "smtp_port": "SMTP port (1–65535)",
+    "smtp_username": "SMTP user name, if the server needs one",
+    "smtp_password": "SMTP password, if the server needs one",
+    "smtp_starttls": "`true` to upgrade the SMTP connection with STARTTLS",
+    "smtp_sender": "From: address of invitations",
+    "invitation_valid_days": "days a personal survey link stays valid",
+    "fulltime_hours": "hours per week from which work counts as full-time (NACE 30, QILT 35)",
+    "base_currency": "ISO 4217 code salaries are reported in",
+    "exchange_rates": "other currencies as `USD=0.92,GBP=1.17` (base units per unit)",
+    "salary_floor": "annual salaries below this (minimum-wage floor) are excluded",
+    "salary_top_quantile": "annual salaries above this quantile are excluded (HESA top cap)",
+    "response_rate_target": "response-rate target shown on dashboards (HESA UK 0.60)",
+    "rounding_base": "published counts are rounded to a multiple of this (HESA 5)",
+    "min_base_for_percent": "percentages are withheld where the base is below this (HESA 22.5)",
+    "max_n_hiding_average": "means and medians are withheld where n is at most this (HESA 7)",
+    "session_idle_minutes": "staff are signed out after this many idle minutes",
+    "session_max_hours": "absolute lifetime of a staff session",
+    "signin_max_failures": "failed sign-ins before an account or session is locked",
+    "signin_lock_minutes": "how long a lock lasts",
+    "erasure_mode": "`anonymise` (keep unlinked statistics) or `delete` (remove every row)",
+    "retention_years": "identity of graduates is purged this many years after their last award",
+    "demo_learners": "size of the demo institution loaded by `make run` on first run",
+    "demo_seed": "seed of the demo institution",
+}
+
+
+def _describe(field: str) -> str:
+    return SETTINGS_DOC.get(field, "a valid value")
+
+
+def get_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read the settings from ``environ`` (default: the process environment).
+
+    Raises ``SettingsError`` naming the first bad variable.
+    """
+    env = os.environ if environ is None else environ
+    # An empty variable counts as unset, as shells and .env files commonly leave them.
+    values = {
+        key[len(ENV_PREFIX) :].lower(): value
+        for key, value in env.items()
+        if key.upper().startswith(ENV_PREFIX)
+        and key[len(ENV_PREFIX) :].lower() in Settings.model_fields
+        and value.strip() != ""
+    }
+    try:
+        return Settings.model_validate(values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else "?"
+        variable = ENV_PREFIX + field.upper()
+        given = values.get(field, env.get(variable, ""))
+        shown = "(hidden)" if "secret" in field or "password" in field else repr(given)
+        reason = first["msg"].removeprefix("Value error, ")
+        raise SettingsError(
+            f"{variable} is malformed ({reason}; got {shown}): expected {_describe(field)}."
+        ) from None

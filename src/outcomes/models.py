@@ -1,0 +1,411 @@
+"""The data model: SQLModel tables, with their constraints.
+
+Alembic migrations (``outcomes/migrations``) own the schema; a test checks that these models
+and the migrations agree on SQLite and PostgreSQL. Vocabularies (activity categories,
+statuses, ...) are tuples here and CHECK constraints in the schema, so that the database
+itself refuses a value the domain does not know.
+
+Identity (names, e-mail, external ids) lives in ``learner_identity`` and
+``learner_external_id``, apart from the ``learner`` row that analysis reads: the analysis
+layer never joins those two tables (see ``queries.py``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+# --- vocabularies ---------------------------------------------------------------------------
+
+PROGRAMME_STATUSES = ("draft", "active", "retired")
+PARTICIPATION_FORMS = ("online", "onsite", "blended")
+LANGUAGES = ("en", "es")
+GENDERS = ("female", "male", "non_binary", "prefer_not_to_say", "unknown")
+PRIOR_EDUCATION = ("secondary", "vocational", "bachelor", "master", "doctorate", "unknown")
+BASELINE_EMPLOYMENT = (
+    "employed_full_time",
+    "employed_part_time",
+    "self_employed",
+    "unemployed",
+    "student",
+    "not_in_labour_force",
+    "unknown",
+)
+ENROLMENT_STATUSES = ("completed", "withdrawn", "in_progress")
+CREDENTIAL_STATUSES = ("active", "revoked")
+CREDENTIAL_SOURCES = ("csv", "open_badges", "manual", "demo")
+WAVE_STATUSES = ("draft", "open", "closed")
+RESPONSE_STATUSES = ("partial", "complete")
+# domain.md section 4: one primary activity per graduate per wave.
+ACTIVITIES = (
+    "employed_full_time",
+    "employed_part_time",
+    "self_employed",
+    "internship",
+    "voluntary",
+    "military",
+    "continuing_education",
+    "seeking_employment",
+    "seeking_study",
+    "not_seeking",
+    "unknown",
+)
+OUTCOME_SOURCES = ("survey", "staff_verified", "employer", "public_profile")
+SALARY_PERIODS = ("hourly", "weekly", "monthly", "annual")
+ROLES = ("admin", "manager", "reviewer")
+
+
+def _in(column: str, values: tuple[str, ...], name: str) -> sa.CheckConstraint:
+    quoted = ", ".join(f"'{v}'" for v in values)
+    return sa.CheckConstraint(f"{column} IN ({quoted})", name=name)
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Timestamps stored as UTC and always returned timezone-aware.
+
+    SQLite has no time zones; storing naive UTC and attaching UTC on the way out keeps
+    comparisons correct on both engines. Written by hand because neither SQLAlchemy nor
+    SQLModel offers a portable aware-UTC column.
+    """
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("timestamps must be timezone-aware")
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC)
+
+
+def utcnow() -> dt.datetime:
+    """The current time, timezone-aware, in UTC."""
+    return dt.datetime.now(dt.UTC)
+
+
+def _ts(nullable: bool = True, **kw: Any) -> Any:
+    return Field(default=None, sa_type=UTCDateTime, nullable=nullable, **kw)
+
+
+def _created() -> Any:
+    return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+def _json(nullable: bool = True) -> Any:
+    return Field(default=None, sa_type=sa.JSON, nullable=nullable)
+
+
+def _fk(target: str, nullable: bool = False, ondelete: str | None = None, **kw: Any) -> Any:
+    return Field(  # type: ignore[call-overload]
+        default=None if nullable else ...,
+        foreign_key=target,
+        nullable=nullable,
+        index=True,
+        ondelete=ondelete,
+        **kw,
+    )
+
+
+# --- credential records ---------------------------------------------------------------------
+
+
+class ProgrammeBase(SQLModel):
+    """A micro-credential programme with the EU Recommendation's elements (Annex I)."""
+
+    code: str = Field(max_length=40, unique=True, index=True)
+    title: str = Field(max_length=300)
+    title_es: str | None = Field(default=None, max_length=300)
+    awarding_body: str = Field(max_length=300)
+    issuer_country: str = Field(max_length=2, description="ISO 3166-1 alpha-2")
+    learning_outcomes: str
+    ects: float = Field(ge=0, le=300)
+    eqf_level: int | None = Field(default=None, ge=1, le=8)
+    assessment_type: str = Field(max_length=200)
+    participation_form: str = Field(max_length=20)
+    quality_assurance: str = Field(max_length=300)
+    prerequisites: str | None = None
+    stackability: str | None = None
+    field_of_study: str = Field(max_length=200)
+    industry_partners: list[str] | None = _json()
+    launched_on: dt.date | None = None
+    status: str = Field(default="active", max_length=20)
+    achievement_id: str | None = Field(default=None, max_length=500, unique=True)
+
+
+class Programme(ProgrammeBase, table=True):
+    __tablename__ = "programme"
+    __table_args__ = (
+        _in("status", PROGRAMME_STATUSES, "ck_programme_status"),
+        _in("participation_form", PARTICIPATION_FORMS, "ck_programme_participation"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+
+
+class Learner(SQLModel, table=True):
+    """A person who enrolled: pseudonymous analysis data only (no names, no e-mail)."""
+
+    __tablename__ = "learner"
+    __table_args__ = (
+        _in("preferred_language", LANGUAGES, "ck_learner_language"),
+        _in("gender", GENDERS, "ck_learner_gender"),
+        _in("prior_education", PRIOR_EDUCATION, "ck_learner_prior_education"),
+        _in("baseline_employment", BASELINE_EMPLOYMENT, "ck_learner_baseline_employment"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    ref: str = Field(max_length=36, unique=True, description="stable pseudonymous id (UUID)")
+    preferred_language: str = Field(default="en", max_length=2)
+    birth_year: int | None = Field(default=None, ge=1900, le=2100)
+    gender: str = Field(default="unknown", max_length=20)
+    prior_education: str = Field(default="unknown", max_length=20)
+    baseline_employment: str = Field(default="unknown", max_length=30)
+    baseline_salary: float | None = Field(default=None, ge=0, description="annual, base currency")
+    consent_at: dt.datetime | None = _ts()
+    privacy_notice_version: str | None = Field(default=None, max_length=40)
+    created_at: dt.datetime = _created()
+    erased_at: dt.datetime | None = _ts()
+
+
+class LearnerIdentity(SQLModel, table=True):
+    """Who a learner is: kept apart from analysis data, removed on erasure."""
+
+    __tablename__ = "learner_identity"
+    learner_id: int = Field(foreign_key="learner.id", primary_key=True, ondelete="CASCADE")
+    given_name: str = Field(max_length=200)
+    family_name: str = Field(max_length=200)
+    email: str = Field(max_length=320, index=True)
+
+
+class LearnerExternalId(SQLModel, table=True):
+    """An identifier of the learner in another system (student record, Open Badges subject)."""
+
+    __tablename__ = "learner_external_id"
+    __table_args__ = (sa.UniqueConstraint("scheme", "value", name="uq_external_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    learner_id: int = _fk("learner.id", ondelete="CASCADE")
+    scheme: str = Field(max_length=60)
+    value: str = Field(max_length=500)
+
+
+class Enrolment(SQLModel, table=True):
+    """A learner on a programme; non-completers are the natural comparison group."""
+
+    __tablename__ = "enrolment"
+    __table_args__ = (
+        _in("status", ENROLMENT_STATUSES, "ck_enrolment_status"),
+        sa.UniqueConstraint("learner_id", "programme_id", "started_on", name="uq_enrolment"),
+        sa.CheckConstraint("ended_on IS NULL OR ended_on >= started_on", name="ck_enrolment_dates"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    learner_id: int = _fk("learner.id")
+    programme_id: int = _fk("programme.id")
+    started_on: dt.date
+    ended_on: dt.date | None = None
+    status: str = Field(max_length=20)
+
+
+class Credential(SQLModel, table=True):
+    """An award: the learner earned the programme's micro-credential."""
+
+    __tablename__ = "credential"
+    __table_args__ = (
+        _in("status", CREDENTIAL_STATUSES, "ck_credential_status"),
+        _in("source", CREDENTIAL_SOURCES, "ck_credential_source"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    learner_id: int = _fk("learner.id")
+    programme_id: int = _fk("programme.id")
+    enrolment_id: int = _fk("enrolment.id")
+    issued_on: dt.date = Field(index=True)
+    external_id: str | None = Field(default=None, max_length=500, unique=True)
+    grade: str | None = Field(default=None, max_length=60)
+    status: str = Field(default="active", max_length=20)
+    revoked_on: dt.date | None = None
+    source: str = Field(max_length=20)
+
+
+# --- fieldwork ------------------------------------------------------------------------------
+
+
+class InstrumentVersion(SQLModel, table=True):
+    """One exact wording of a survey instrument, identified by the hash of its content."""
+
+    __tablename__ = "instrument_version"
+    __table_args__ = (
+        sa.UniqueConstraint("instrument_key", "content_hash", name="uq_instrument_version"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    instrument_key: str = Field(max_length=80, index=True)
+    content_hash: str = Field(max_length=64)
+    title: str = Field(max_length=300)
+    definition: dict[str, Any] = Field(sa_type=sa.JSON, nullable=False)
+    created_at: dt.datetime = _created()
+
+
+class SurveyWave(SQLModel, table=True):
+    """A round of fieldwork: one instrument, sent a fixed number of months after award."""
+
+    __tablename__ = "survey_wave"
+    __table_args__ = (
+        _in("status", WAVE_STATUSES, "ck_wave_status"),
+        sa.CheckConstraint("closes_on >= opens_on", name="ck_wave_dates"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200, unique=True)
+    instrument_version_id: int = _fk("instrument_version.id")
+    months_after_award: int = Field(ge=0, le=240)
+    cohort_start: dt.date = Field(description="first award date covered")
+    cohort_end: dt.date = Field(description="last award date covered")
+    programme_id: int | None = _fk("programme.id", nullable=True)
+    opens_on: dt.date
+    closes_on: dt.date
+    status: str = Field(default="draft", max_length=20)
+    launched_at: dt.datetime | None = _ts()
+
+
+class Invitation(SQLModel, table=True):
+    """A personal invitation: one learner, one wave, one secret link (only its hash is kept)."""
+
+    __tablename__ = "invitation"
+    __table_args__ = (sa.UniqueConstraint("wave_id", "learner_id", name="uq_invitation"),)
+    id: int | None = Field(default=None, primary_key=True)
+    wave_id: int = _fk("survey_wave.id")
+    learner_id: int = _fk("learner.id")
+    enrolment_id: int = _fk("enrolment.id")
+    token_hash: str = Field(max_length=64, unique=True)
+    expires_at: dt.datetime = Field(sa_type=UTCDateTime, nullable=False)
+    language: str = Field(default="en", max_length=2)
+    sent_at: dt.datetime | None = _ts()
+    reminded_at: dt.datetime | None = _ts()
+    reminders: int = Field(default=0, ge=0)
+    opened_at: dt.datetime | None = _ts()
+    submitted_at: dt.datetime | None = _ts()
+    opted_out_at: dt.datetime | None = _ts()
+
+
+class Response(SQLModel, table=True):
+    """The current answers to one invitation; earlier versions live in ``response_revision``."""
+
+    __tablename__ = "response"
+    __table_args__ = (_in("status", RESPONSE_STATUSES, "ck_response_status"),)
+    id: int | None = Field(default=None, primary_key=True)
+    invitation_id: int = Field(foreign_key="invitation.id", unique=True, nullable=False)
+    instrument_version_id: int = _fk("instrument_version.id")
+    answers: dict[str, Any] = Field(sa_type=sa.JSON, nullable=False)
+    language: str = Field(default="en", max_length=2)
+    status: str = Field(default="partial", max_length=20)
+    revision: int = Field(default=1, ge=1)
+    started_at: dt.datetime = _created()
+    updated_at: dt.datetime = _created()
+    submitted_at: dt.datetime | None = _ts()
+
+
+class ResponseRevision(SQLModel, table=True):
+    """Every saved state of a response, so revisions until the wave closes are traceable."""
+
+    __tablename__ = "response_revision"
+    __table_args__ = (sa.UniqueConstraint("response_id", "revision", name="uq_response_revision"),)
+    id: int | None = Field(default=None, primary_key=True)
+    response_id: int = _fk("response.id", ondelete="CASCADE")
+    revision: int = Field(ge=1)
+    answers: dict[str, Any] = Field(sa_type=sa.JSON, nullable=False)
+    status: str = Field(max_length=20)
+    saved_at: dt.datetime = _created()
+
+
+class Outcome(SQLModel, table=True):
+    """The canonical outcome of one learner in one wave, with where it came from."""
+
+    __tablename__ = "outcome"
+    __table_args__ = (
+        sa.UniqueConstraint("learner_id", "wave_id", name="uq_outcome"),
+        _in("activity", ACTIVITIES, "ck_outcome_activity"),
+        _in("source", OUTCOME_SOURCES, "ck_outcome_source"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    learner_id: int = _fk("learner.id")
+    enrolment_id: int = _fk("enrolment.id")
+    wave_id: int = _fk("survey_wave.id")
+    response_id: int | None = _fk("response.id", nullable=True)
+    source: str = Field(max_length=20)
+    observed_on: dt.date
+    activity: str = Field(max_length=30)
+    hours_per_week: float | None = Field(default=None, ge=0, le=168)
+    salary_annual: float | None = Field(default=None, ge=0, description="base currency")
+    salary_excluded: bool = Field(default=False, description="outside floor/cap rules")
+    occupation_isco: str | None = Field(default=None, max_length=4)
+    industry_isic: str | None = Field(default=None, max_length=2)
+    job_related: int | None = Field(default=None, ge=1, le=5)
+    promoted: bool | None = None
+    satisfaction: int | None = Field(default=None, ge=1, le=5)
+    nps: int | None = Field(default=None, ge=0, le=10)
+    voice_meaningful: int | None = Field(default=None, ge=1, le=5)
+    voice_future: int | None = Field(default=None, ge=1, le=5)
+    voice_skills: int | None = Field(default=None, ge=1, le=5)
+    months_to_first_job: float | None = Field(default=None, ge=0)
+    job_search_censored: bool | None = None
+
+
+# --- staff and audit ------------------------------------------------------------------------
+
+
+class StaffUser(SQLModel, table=True):
+    """A staff account: administrators, managers and reviewers."""
+
+    __tablename__ = "staff_user"
+    __table_args__ = (_in("role", ROLES, "ck_staff_role"),)
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=320, unique=True)
+    display_name: str | None = Field(default=None, max_length=200)
+    password_hash: str | None = Field(default=None, max_length=200)
+    role: str = Field(max_length=20)
+    active: bool = True
+    failed_signins: int = Field(default=0, ge=0)
+    locked_until: dt.datetime | None = _ts()
+    last_signin_at: dt.datetime | None = _ts()
+    created_at: dt.datetime = _created()
+
+
+class StaffProgrammeScope(SQLModel, table=True):
+    """Limits a manager to named programmes; a manager with no rows sees every programme."""
+
+    __tablename__ = "staff_programme_scope"
+    user_id: int = Field(foreign_key="staff_user.id", primary_key=True, ondelete="CASCADE")
+    programme_id: int = Field(foreign_key="programme.id", primary_key=True, ondelete="CASCADE")
+
+
+class AuditEvent(SQLModel, table=True):
+    """Append-only trace of who did what to which object, never the personal data itself."""
+
+    __tablename__ = "audit_event"
+    id: int | None = Field(default=None, primary_key=True)
+    occurred_at: dt.datetime = Field(
+        default_factory=utcnow, sa_type=UTCDateTime, nullable=False, index=True
+    )
+    actor: str = Field(max_length=200)
+    action: str = Field(max_length=60, index=True)
+    object_type: str | None = Field(default=None, max_length=60)
+    object_id: str | None = Field(default=None, max_length=100)
+    detail: dict[str, Any] | None = _json()
+
+
+ANALYSIS_TABLES = (
+    "programme",
+    "learner",
+    "enrolment",
+    "credential",
+    "survey_wave",
+    "invitation",
+    "response",
+    "outcome",
+)
+IDENTITY_TABLES = ("learner_identity", "learner_external_id")

@@ -1,0 +1,86 @@
+"""The app and every page run without an exception for each audience that may open them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from outcomes.access import PAGES, STAFF_ROLES
+from outcomes.db import make_engine, session_scope
+from outcomes.migrate import upgrade
+from outcomes.staff import create_staff_user
+from outcomes.webapp import Viewer
+from tests.conftest import REPO_ROOT
+
+APP = str(REPO_ROOT / "app.py")
+
+
+@pytest.fixture
+def migrated(outcomes_env: Path) -> Path:
+    engine = make_engine(f"sqlite:///{outcomes_env}")
+    upgrade(engine)
+    with session_scope(engine) as session:
+        create_staff_user(
+            session,
+            email="admin@example.org",
+            role="admin",
+            password="purple lantern over the harbour",
+            actor="test",
+        )
+    engine.dispose()
+    return outcomes_env
+
+
+def run_app(viewer: Viewer | None = None, page: str | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=30)
+    if viewer is not None:
+        at.session_state["staff"] = viewer
+    at.run()
+    if page is not None:
+        at.switch_page(page)
+        at.run()
+    return at
+
+
+def test_an_anonymous_visitor_sees_the_staff_sign_in(migrated: Path) -> None:
+    at = run_app()
+    assert not at.exception
+    assert [field.label for field in at.text_input] == ["Email", "Password"]
+    assert at.button[0].label == "Sign in"
+
+
+def test_a_staff_member_signs_in_with_email_and_password(migrated: Path) -> None:
+    at = run_app()
+    at.text_input[0].input("admin@example.org")
+    at.text_input[1].input("purple lantern over the harbour")
+    at.button[0].click().run()
+    assert not at.exception
+    assert at.session_state["staff"].audience == "admin"
+
+
+def test_a_wrong_password_is_refused_plainly(migrated: Path) -> None:
+    at = run_app()
+    at.text_input[0].input("admin@example.org")
+    at.text_input[1].input("not the right password")
+    at.button[0].click().run()
+    assert [e.value for e in at.error] == ["The e-mail or password is not right."]
+    assert "staff" not in at.session_state
+
+
+@pytest.mark.parametrize("role", STAFF_ROLES)
+def test_every_page_a_role_may_open_runs_without_an_exception(migrated: Path, role: str) -> None:
+    viewer = Viewer(role, 1, "admin@example.org")
+    for spec in PAGES:
+        if role not in spec.audiences:
+            continue
+        at = run_app(viewer, spec.path)
+        assert not at.exception, (spec.key, at.exception)
+        assert not at.error, (spec.key, [e.value for e in at.error])
+
+
+def test_an_unmigrated_database_is_explained_not_a_traceback(outcomes_env: Path) -> None:
+    at = run_app()
+    assert not at.exception
+    assert "outcomes db upgrade" in at.error[0].value

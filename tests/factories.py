@@ -1,0 +1,124 @@
+"""Small builders of valid records for tests that need a few rows through the real model."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import uuid
+
+from sqlmodel import Session
+
+from outcomes.models import (
+    Credential,
+    Enrolment,
+    InstrumentVersion,
+    Invitation,
+    Learner,
+    LearnerIdentity,
+    Programme,
+    SurveyWave,
+    utcnow,
+)
+
+
+def programme(session: Session, code: str = "DA-101") -> Programme:
+    """A valid programme with every EU element filled in."""
+    record = Programme(
+        code=code,
+        title="Data Analytics",
+        title_es="Analítica de datos",
+        awarding_body="Demo University",
+        issuer_country="ES",
+        learning_outcomes="Clean, analyse and present data.",
+        ects=6,
+        eqf_level=6,
+        assessment_type="project",
+        participation_form="online",
+        quality_assurance="internal QA",
+        field_of_study="0613 Software and applications development",
+        industry_partners=["Acme Analytics"],
+        launched_on=dt.date(2021, 1, 1),
+    )
+    session.add(record)
+    session.flush()
+    return record
+
+
+def learner(session: Session, email: str = "ana@example.org") -> Learner:
+    """A learner with an identity row."""
+    record = Learner(ref=str(uuid.uuid4()), preferred_language="es", gender="female")
+    session.add(record)
+    session.flush()
+    session.add(
+        LearnerIdentity(learner_id=record.id, given_name="Ana", family_name="Ruiz", email=email)
+    )
+    return record
+
+
+def completed_enrolment(session: Session, who: Learner, what: Programme) -> Enrolment:
+    """A completed enrolment of ``who`` on ``what``."""
+    record = Enrolment(
+        learner_id=who.id,
+        programme_id=what.id,
+        started_on=dt.date(2024, 1, 10),
+        ended_on=dt.date(2024, 6, 30),
+        status="completed",
+    )
+    session.add(record)
+    session.flush()
+    return record
+
+
+def credential(
+    session: Session, enrolment: Enrolment, external_id: str | None = "urn:uuid:1"
+) -> Credential:
+    """A credential awarded for ``enrolment``."""
+    record = Credential(
+        learner_id=enrolment.learner_id,
+        programme_id=enrolment.programme_id,
+        enrolment_id=enrolment.id,
+        issued_on=dt.date(2024, 7, 1),
+        external_id=external_id,
+        source="manual",
+    )
+    session.add(record)
+    session.flush()
+    return record
+
+
+def wave(session: Session, name: str = "2024 cohort — 6 months") -> SurveyWave:
+    """A six-month wave with its instrument version."""
+    version = InstrumentVersion(
+        instrument_key="follow-up-6m",
+        content_hash=hashlib.sha256(name.encode()).hexdigest(),
+        title="Six months on",
+        definition={"id": "follow-up-6m"},
+    )
+    session.add(version)
+    session.flush()
+    record = SurveyWave(
+        name=name,
+        instrument_version_id=version.id,
+        months_after_award=6,
+        cohort_start=dt.date(2024, 1, 1),
+        cohort_end=dt.date(2024, 12, 31),
+        opens_on=dt.date(2025, 1, 1),
+        closes_on=dt.date(2025, 3, 31),
+    )
+    session.add(record)
+    session.flush()
+    return record
+
+
+def invitation(session: Session, on: SurveyWave, enrolment: Enrolment) -> Invitation:
+    """An invitation for the learner of ``enrolment`` to wave ``on``."""
+    record = Invitation(
+        wave_id=on.id,
+        learner_id=enrolment.learner_id,
+        enrolment_id=enrolment.id,
+        token_hash=hashlib.sha256(uuid.uuid4().bytes).hexdigest(),
+        expires_at=utcnow() + dt.timedelta(days=30),
+    )
+    session.add(record)
+    session.flush()
+    return record
