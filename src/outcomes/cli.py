@@ -14,6 +14,7 @@ import typer
 
 from outcomes import __version__
 from outcomes.errors import OutcomesError
+from outcomes.instruments.cli import app as surveys_app
 
 app = typer.Typer(
     name="outcomes",
@@ -28,6 +29,7 @@ demo_app = typer.Typer(help="The demo institution.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(demo_app, name="demo")
+app.add_typer(surveys_app, name="surveys")
 
 
 def _version(value: bool) -> None:
@@ -136,18 +138,8 @@ def demo_prepare() -> None:
         typer.echo(line)
 
 
-def _register_optional_commands() -> None:
-    """Attach the command groups that live beside their capability."""
-    try:
-        from outcomes.instruments.cli import app as surveys_app
-    except ImportError:  # pragma: no cover - while the instruments package is being built
-        return
-    app.add_typer(surveys_app, name="surveys")
-
-
 def main() -> None:
     """Entry point of the ``outcomes`` console script."""
-    _register_optional_commands()
     try:
         # Standalone mode: click handles --help, usage errors and Ctrl-C itself.
         app()

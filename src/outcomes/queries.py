@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 import sqlalchemy as sa
-from sqlmodel import Session, col
+from sqlmodel import Session, SQLModel, col
 
 from outcomes.models import (
     AuditEvent,
@@ -23,6 +23,12 @@ from outcomes.models import (
     StaffUser,
     SurveyWave,
 )
+
+
+def _table(model: type[SQLModel]) -> sa.Table:
+    """The Core table of a model (typed for mypy, which cannot see ``__table__``)."""
+    table: sa.Table = model.__table__  # type: ignore[attr-defined]
+    return table
 
 
 def _frame(session: Session, statement: sa.Select) -> pd.DataFrame:  # type: ignore[type-arg]
@@ -100,3 +106,144 @@ def audit_table(*, session: Session, limit: int = 500) -> pd.DataFrame:
         .limit(limit)
     )
     return _frame(session, statement)
+
+
+# --- analysis frames (pseudonymous: never identity tables) ----------------------------------
+
+ANALYSIS_COLUMNS = (
+    "learner_id",
+    "programme",
+    "cohort",
+    "wave_id",
+    "wave_months",
+    "treated",
+    "enrolment_status",
+    "invited",
+    "responded",
+    "partial",
+    "known",
+    "source",
+    "activity",
+    "hours_per_week",
+    "salary_annual",
+    "salary_excluded",
+    "job_related",
+    "promoted",
+    "satisfaction",
+    "nps",
+    "voice_meaningful",
+    "voice_future",
+    "voice_skills",
+    "months_to_first_job",
+    "job_search_censored",
+    "age",
+    "gender",
+    "prior_education",
+    "baseline_employment",
+    "baseline_salary",
+)
+
+
+def analysis_frame(
+    *,
+    session: Session,
+    wave_months: int | None = None,
+    programme_codes: list[str] | None = None,
+    programme_ids: set[int] | None = None,
+) -> pd.DataFrame:
+    """One row per invited learner and wave: who they are (pseudonymously) and what is known.
+
+    ``treated`` is True for holders of an active credential from the enrolment that
+    qualified them for the wave; non-completers surveyed at the same time are the comparison
+    group. ``cohort`` is the year the enrolment ended (the award year for holders). Columns
+    are ``ANALYSIS_COLUMNS``; identity tables are never read.
+    """
+    inv, enr, lrn = _table(Invitation), _table(Enrolment), _table(Learner)
+    wav, prog, cred = _table(SurveyWave), _table(Programme), _table(Credential)
+    resp, out = _table(Response), _table(Outcome)
+    active_credential = (
+        sa.select(cred.c.enrolment_id)
+        .where(cred.c.status == "active")
+        .group_by(cred.c.enrolment_id)
+        .subquery()
+    )
+    statement = (
+        sa.select(
+            inv.c.learner_id,
+            prog.c.code.label("programme"),
+            sa.extract("year", enr.c.ended_on).label("cohort"),
+            inv.c.wave_id,
+            wav.c.months_after_award.label("wave_months"),
+            active_credential.c.enrolment_id.is_not(None).label("treated"),
+            enr.c.status.label("enrolment_status"),
+            sa.literal(True).label("invited"),
+            (resp.c.status == "complete").label("responded"),
+            (resp.c.status == "partial").label("partial"),
+            out.c.id.is_not(None).label("known"),
+            out.c.source,
+            out.c.activity,
+            out.c.hours_per_week,
+            out.c.salary_annual,
+            out.c.salary_excluded,
+            out.c.job_related,
+            out.c.promoted,
+            out.c.satisfaction,
+            out.c.nps,
+            out.c.voice_meaningful,
+            out.c.voice_future,
+            out.c.voice_skills,
+            out.c.months_to_first_job,
+            out.c.job_search_censored,
+            (sa.extract("year", enr.c.started_on) - lrn.c.birth_year).label("age"),
+            lrn.c.gender,
+            lrn.c.prior_education,
+            lrn.c.baseline_employment,
+            lrn.c.baseline_salary,
+        )
+        .select_from(inv)
+        .join(enr, enr.c.id == inv.c.enrolment_id)
+        .join(lrn, lrn.c.id == inv.c.learner_id)
+        .join(wav, wav.c.id == inv.c.wave_id)
+        .join(prog, prog.c.id == enr.c.programme_id)
+        .outerjoin(active_credential, active_credential.c.enrolment_id == enr.c.id)
+        .outerjoin(resp, resp.c.invitation_id == inv.c.id)
+        .outerjoin(
+            out, sa.and_(out.c.learner_id == inv.c.learner_id, out.c.wave_id == inv.c.wave_id)
+        )
+        .where(enr.c.ended_on.is_not(None))
+        .order_by(inv.c.id)
+    )
+    if wave_months is not None:
+        statement = statement.where(wav.c.months_after_award == wave_months)
+    if programme_codes:
+        statement = statement.where(prog.c.code.in_(programme_codes))
+    if programme_ids is not None:
+        statement = statement.where(prog.c.id.in_(sorted(programme_ids)))
+    frame = _frame(session, statement)
+    return _typed_analysis_frame(frame)
+
+
+def _typed_analysis_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Give every column a stable dtype on both engines (booleans, nullable numbers)."""
+    for column in ("treated", "invited", "responded", "partial", "known"):
+        frame[column] = frame[column].fillna(False).astype(bool)
+    for column in ("source", "activity"):
+        frame[column] = frame[column].astype("string")
+    for column in ("salary_excluded", "promoted", "job_search_censored"):
+        frame[column] = frame[column].astype("boolean")
+    for column in ("cohort", "age", "wave_months"):
+        frame[column] = pd.to_numeric(frame[column]).astype("Int64")
+    for column in (
+        "hours_per_week",
+        "salary_annual",
+        "months_to_first_job",
+        "baseline_salary",
+        "job_related",
+        "satisfaction",
+        "nps",
+        "voice_meaningful",
+        "voice_future",
+        "voice_skills",
+    ):
+        frame[column] = pd.to_numeric(frame[column]).astype("Float64")
+    return frame

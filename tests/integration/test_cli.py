@@ -1,0 +1,112 @@
+"""The outcomes command: help, version, migrations, staff accounts, one-line errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from outcomes import __version__
+from outcomes.db import make_engine
+from tests.conftest import TEST_SECRET_KEY
+
+
+def outcomes(
+    *args: str, env: dict[str, str], stdin: str | None = None
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "outcomes", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+
+
+def cli_env(database_url: str, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OUTCOMES_")}
+    env.update(OUTCOMES_DATABASE_URL=database_url, OUTCOMES_SECRET_KEY=TEST_SECRET_KEY, **extra)
+    return env
+
+
+def test_help_and_version(tmp_path: Path) -> None:
+    env = cli_env(f"sqlite:///{tmp_path / 'o.db'}")
+    assert outcomes("--version", env=env).stdout.strip() == f"outcomes {__version__}"
+    shown = outcomes("--help", env=env)
+    assert shown.returncode == 0
+    for group in ("db", "users", "demo"):
+        assert group in shown.stdout
+
+
+def test_db_upgrade_then_an_administrator_is_added_from_standard_input(database_url: str) -> None:
+    env = cli_env(database_url)
+    upgraded = outcomes("db", "upgrade", env=env)
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert "is at revision" in upgraded.stdout
+    added = outcomes(
+        "users",
+        "add",
+        "Head.Of.Quality@Example.org",
+        "--role",
+        "admin",
+        "--password-stdin",
+        env=env,
+        stdin="purple lantern over the harbour\n",
+    )
+    assert added.returncode == 0, added.stderr
+    engine = make_engine(database_url)
+    with engine.connect() as conn:
+        row = conn.execute(sa.text("SELECT email, role, password_hash FROM staff_user")).one()
+        actions = conn.execute(sa.text("SELECT actor, action FROM audit_event")).all()
+    engine.dispose()
+    assert row.email == "head.of.quality@example.org" and row.role == "admin"
+    assert row.password_hash.startswith("$argon2id$")
+    assert [a.action for a in actions] == ["staff.created"]
+    assert actions[0].actor.startswith("cli:")
+
+
+def test_errors_are_one_line_on_stderr_with_a_non_zero_exit(tmp_path: Path) -> None:
+    env = cli_env(f"sqlite:///{tmp_path / 'o.db'}")
+    not_migrated = outcomes(
+        "users",
+        "add",
+        "a@example.org",
+        "--role",
+        "admin",
+        "--password-stdin",
+        env=env,
+        stdin="purple lantern over the harbour\n",
+    )
+    assert not_migrated.returncode == 3
+    assert not_migrated.stderr.strip().count("\n") == 0
+    assert "outcomes db upgrade" in not_migrated.stderr
+
+    outcomes("db", "upgrade", env=env)
+    weak = outcomes(
+        "users",
+        "add",
+        "a@example.org",
+        "--role",
+        "admin",
+        "--password-stdin",
+        env=env,
+        stdin="password1234\n",
+    )
+    assert weak.returncode == 1 and "too common" in weak.stderr
+    bad_role = outcomes("users", "add", "a@example.org", "--role", "boss", env=env)
+    assert bad_role.returncode == 1 and "Unknown role 'boss'" in bad_role.stderr
+
+    bad_setting = outcomes("db", "upgrade", env=cli_env("mysql://x/y"))
+    assert bad_setting.returncode == 2
+    assert bad_setting.stderr.startswith("Error: OUTCOMES_DATABASE_URL is malformed")
+    assert "Traceback" not in bad_setting.stderr
+
+
+def test_an_unreachable_database_is_explained(tmp_path: Path) -> None:
+    gone = outcomes("db", "upgrade", env=cli_env("postgresql+psycopg://x@127.0.0.1:1/db"))
+    assert gone.returncode == 3
+    assert "could not be reached" in gone.stderr and "Traceback" not in gone.stderr
