@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from outcomes import __version__
+from outcomes.analyze_cli import app as analyze_app
 from outcomes.errors import OutcomesError
 from outcomes.instruments.cli import app as surveys_app
 
@@ -30,6 +31,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(demo_app, name="demo")
 app.add_typer(surveys_app, name="surveys")
+app.add_typer(analyze_app, name="analyze")
 
 
 def _version(value: bool) -> None:

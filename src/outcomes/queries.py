@@ -7,6 +7,8 @@ database where they can. Functions for analysis never select from ``learner_iden
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 import sqlalchemy as sa
 from sqlmodel import Session, SQLModel, col
@@ -144,20 +146,14 @@ ANALYSIS_COLUMNS = (
 )
 
 
-def analysis_frame(
+def analysis_select(
     *,
-    session: Session,
     wave_months: int | None = None,
     programme_codes: list[str] | None = None,
     programme_ids: set[int] | None = None,
-) -> pd.DataFrame:
-    """One row per invited learner and wave: who they are (pseudonymously) and what is known.
-
-    ``treated`` is True for holders of an active credential from the enrolment that
-    qualified them for the wave; non-completers surveyed at the same time are the comparison
-    group. ``cohort`` is the year the enrolment ended (the award year for holders). Columns
-    are ``ANALYSIS_COLUMNS``; identity tables are never read.
-    """
+    treated: bool | None = None,
+) -> sa.Select:  # type: ignore[type-arg]
+    """The SELECT behind :func:`analysis_frame`, reusable as a subquery for aggregation."""
     inv, enr, lrn = _table(Invitation), _table(Enrolment), _table(Learner)
     wav, prog, cred = _table(SurveyWave), _table(Programme), _table(Credential)
     resp, out = _table(Response), _table(Outcome)
@@ -167,6 +163,7 @@ def analysis_frame(
         .group_by(cred.c.enrolment_id)
         .subquery()
     )
+    is_treated = active_credential.c.enrolment_id.is_not(None)
     statement = (
         sa.select(
             inv.c.learner_id,
@@ -174,11 +171,11 @@ def analysis_frame(
             sa.extract("year", enr.c.ended_on).label("cohort"),
             inv.c.wave_id,
             wav.c.months_after_award.label("wave_months"),
-            active_credential.c.enrolment_id.is_not(None).label("treated"),
+            is_treated.label("treated"),
             enr.c.status.label("enrolment_status"),
             sa.literal(True).label("invited"),
-            (resp.c.status == "complete").label("responded"),
-            (resp.c.status == "partial").label("partial"),
+            sa.func.coalesce(resp.c.status == "complete", False).label("responded"),
+            sa.func.coalesce(resp.c.status == "partial", False).label("partial"),
             out.c.id.is_not(None).label("known"),
             out.c.source,
             out.c.activity,
@@ -211,7 +208,6 @@ def analysis_frame(
             out, sa.and_(out.c.learner_id == inv.c.learner_id, out.c.wave_id == inv.c.wave_id)
         )
         .where(enr.c.ended_on.is_not(None))
-        .order_by(inv.c.id)
     )
     if wave_months is not None:
         statement = statement.where(wav.c.months_after_award == wave_months)
@@ -219,8 +215,148 @@ def analysis_frame(
         statement = statement.where(prog.c.code.in_(programme_codes))
     if programme_ids is not None:
         statement = statement.where(prog.c.id.in_(sorted(programme_ids)))
-    frame = _frame(session, statement)
+    if treated is not None:
+        statement = statement.where(is_treated if treated else ~is_treated)
+    return statement
+
+
+def analysis_frame(
+    *,
+    session: Session,
+    wave_months: int | None = None,
+    programme_codes: list[str] | None = None,
+    programme_ids: set[int] | None = None,
+    treated: bool | None = None,
+) -> pd.DataFrame:
+    """One row per invited learner and wave: who they are (pseudonymously) and what is known.
+
+    ``treated`` is True for holders of an active credential from the enrolment that
+    qualified them for the wave; non-completers surveyed at the same time are the comparison
+    group. ``cohort`` is the year the enrolment ended (the award year for holders). Columns
+    are ``ANALYSIS_COLUMNS``; identity tables are never read.
+    """
+    statement = analysis_select(
+        wave_months=wave_months,
+        programme_codes=programme_codes,
+        programme_ids=programme_ids,
+        treated=treated,
+    )
+    frame = _frame(session, statement.order_by(sa.text("learner_id"), sa.text("wave_id")))
     return _typed_analysis_frame(frame)
+
+
+GROUPABLE = ("programme", "cohort", "wave_months", "treated")
+_ACTIVITY_CODES = (
+    "employed_full_time",
+    "employed_part_time",
+    "self_employed",
+    "internship",
+    "voluntary",
+    "military",
+    "continuing_education",
+    "seeking_employment",
+    "seeking_study",
+    "not_seeking",
+    "unknown",
+)
+_EMPLOYED = ("employed_full_time", "employed_part_time", "self_employed")
+
+
+def metric_counts(
+    *,
+    session: Session,
+    group_by: tuple[str, ...] = ("programme",),
+    fulltime_hours: float | None = 30.0,
+    **filters: object,
+) -> pd.DataFrame:
+    """Every count the standard metrics need, aggregated in the database, one row per group.
+
+    The columns are those :func:`outcomes.analysis.metrics.metrics_from_counts` expects;
+    full-time follows :func:`outcomes.analysis.metrics.fulltime_mask` (hours decide when
+    known). ``filters`` are those of :func:`analysis_select`.
+    """
+    unknown = [column for column in group_by if column not in GROUPABLE]
+    if unknown:
+        raise ValueError(f"cannot group by {unknown}: use {', '.join(GROUPABLE)}")
+    rows = analysis_select(**filters).subquery()  # type: ignore[arg-type]
+    c = rows.c
+
+    def count_if(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
+        return sa.func.sum(sa.case((condition, 1), else_=0))
+
+    activity = sa.func.coalesce(c.activity, "unknown")
+    employed = activity.in_(_EMPLOYED)
+    if fulltime_hours is None:
+        fulltime = activity == "employed_full_time"
+    else:
+        fulltime = sa.case(
+            (c.hours_per_week.is_not(None), sa.and_(employed, c.hours_per_week >= fulltime_hours)),
+            else_=activity == "employed_full_time",
+        )
+    columns: list[sa.ColumnElement[Any]] = [sa.func.count().label("graduates")]
+    columns += [
+        count_if(c.invited == sa.true()).label("invited"),
+        count_if(sa.and_(c.invited == sa.true(), c.responded == sa.true())).label("responded"),
+        count_if(sa.and_(c.invited == sa.true(), c.partial == sa.true())).label("partial"),
+        count_if(c.known == sa.true()).label("known"),
+    ]
+    columns += [count_if(activity == code).label(f"n_{code}") for code in _ACTIVITY_CODES]
+    columns += [
+        count_if(fulltime).label("n_fulltime"),
+        count_if(sa.and_(employed, c.job_related.is_not(None))).label("n_related_answered"),
+        count_if(sa.and_(employed, c.job_related >= 4)).label("n_related_agree"),
+    ]
+    for item in ("satisfaction", "voice_meaningful", "voice_future", "voice_skills"):
+        columns += [
+            count_if(c[item].is_not(None)).label(f"n_{item}"),
+            count_if(c[item] >= 4).label(f"n_{item}_agree"),
+        ]
+    columns += [
+        sa.func.coalesce(sa.func.sum(c.satisfaction), 0).label("satisfaction_sum"),
+        sa.func.coalesce(sa.func.sum(c.satisfaction * c.satisfaction), 0).label(
+            "satisfaction_sum_sq"
+        ),
+        count_if(c.nps.is_not(None)).label("n_nps"),
+        count_if(c.nps >= 9).label("n_promoters"),
+        count_if(c.nps <= 6).label("n_detractors"),
+    ]
+    keys = [c[column] for column in group_by]
+    statement = sa.select(*keys, *columns).select_from(rows)
+    if keys:
+        statement = statement.group_by(*keys).order_by(*keys)
+    frame = _frame(session, statement)
+    for column in frame.columns[len(group_by) :]:
+        frame[column] = pd.to_numeric(frame[column]).astype("float64").fillna(0.0)
+    for column in group_by:
+        if column in ("cohort", "wave_months"):
+            frame[column] = pd.to_numeric(frame[column]).astype("int64")
+        elif column == "treated":
+            frame[column] = frame[column].astype(bool)
+    return frame
+
+
+def salary_rows(
+    *, session: Session, group_by: tuple[str, ...] = ("programme",), **filters: object
+) -> pd.DataFrame:
+    """Employed rows with a salary: the small frame salary quantiles are computed from."""
+    rows = analysis_select(**filters).subquery()  # type: ignore[arg-type]
+    c = rows.c
+    statement = sa.select(
+        *[c[column] for column in group_by],
+        c.activity,
+        c.hours_per_week,
+        c.salary_annual,
+        c.salary_excluded,
+    ).where(sa.and_(c.salary_annual.is_not(None), c.activity.in_(_EMPLOYED)))
+    frame = _frame(session, statement)
+    frame["activity"] = frame["activity"].astype("string")
+    frame["hours_per_week"] = pd.to_numeric(frame["hours_per_week"]).astype("float64")
+    frame["salary_annual"] = pd.to_numeric(frame["salary_annual"]).astype("float64")
+    frame["salary_excluded"] = frame["salary_excluded"].fillna(False).astype(bool)
+    for column in group_by:
+        if column in ("cohort", "wave_months"):
+            frame[column] = pd.to_numeric(frame[column]).astype("int64")
+    return frame
 
 
 def _typed_analysis_frame(frame: pd.DataFrame) -> pd.DataFrame:

@@ -1,0 +1,174 @@
+"""Impact services: read pseudonymous data through ``queries`` and run the pure analysis.
+
+This is the seam between the database and ``outcomes.analysis``: counts are aggregated in
+the database (``queries.metric_counts``), only the small salary frame and the comparison
+frame travel to Python, and the analysis layer never sees names or e-mails.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from sqlmodel import Session
+
+from outcomes import queries
+from outcomes.analysis.compare import ComparisonResult, compare_groups
+from outcomes.analysis.disclosure import DisclosurePolicy, DisclosureResult, suppress_small_cells
+from outcomes.analysis.metrics import (
+    ACTIVITY_CODES,
+    MetricsPanel,
+    eligible_salaries,
+    fulltime_mask,
+    metrics_from_counts,
+)
+from outcomes.config import Settings
+from outcomes.errors import AnalysisRefused, NotFound
+
+# Baseline (pre-credential) covariates recorded at enrolment: domain.md section 5.
+DEFAULT_COVARIATES = ("age", "gender", "prior_education", "baseline_employment", "baseline_pay")
+OUTCOMES = {
+    "employed_full_time": "employed full-time (binary)",
+    "employed": "employed, any hours (binary)",
+    "log_salary": "log of annualised full-time salary (continuous)",
+}
+
+
+def metrics_from_database(
+    session: Session,
+    settings: Settings,
+    *,
+    group_by: Sequence[str] = ("programme",),
+    wave_months: int | None = 6,
+    treated: bool | None = True,
+    programme_ids: set[int] | None = None,
+) -> MetricsPanel:
+    """The standard metrics panel, with the counting done by the database."""
+    keys = tuple(group_by)
+    filters: dict[str, object] = {
+        "wave_months": wave_months,
+        "treated": treated,
+        "programme_ids": programme_ids,
+    }
+    counts = queries.metric_counts(
+        session=session, group_by=keys, fulltime_hours=settings.fulltime_hours, **filters
+    )
+    if counts.empty:
+        raise NotFound("No invited graduates match these filters, so there is nothing to report.")
+    salary_frame = queries.salary_rows(session=session, group_by=keys, **filters)
+    salaries, exclusions = eligible_salaries(
+        salary_frame,
+        keys,
+        fulltime_hours=settings.fulltime_hours,
+        top_quantile=settings.salary_top_quantile,
+        floor=settings.salary_floor,
+    )
+    return metrics_from_counts(counts, keys, salaries=salaries, salary_exclusions=exclusions)
+
+
+def prepare_comparison_frame(
+    frame: pd.DataFrame, *, outcome: str, fulltime_hours: float
+) -> pd.DataFrame:
+    """Rows with a known outcome, the outcome column derived, and baseline pay as a covariate.
+
+    ``employed_full_time`` follows the metrics' definition (hours decide when known);
+    ``log_salary`` is defined for the full-time employed with an eligible salary only.
+    """
+    known = frame[frame["known"]].copy()
+    codes = pd.Categorical(known["activity"], categories=ACTIVITY_CODES).codes.astype(np.int64)
+    codes = np.where(codes < 0, ACTIVITY_CODES.index("unknown"), codes)
+    hours = known["hours_per_week"].astype("float64").to_numpy(na_value=np.nan)
+    fulltime = fulltime_mask(codes, hours, fulltime_hours)
+    employed = np.isin(codes, [ACTIVITY_CODES.index(c) for c in ACTIVITY_CODES[:3]])
+    in_scope = ~np.isin(
+        codes, [ACTIVITY_CODES.index("unknown"), ACTIVITY_CODES.index("not_seeking")]
+    )
+    if outcome == "employed_full_time":
+        known = known[in_scope]
+        known["employed_full_time"] = fulltime[in_scope].astype(float)
+    elif outcome == "employed":
+        known = known[in_scope]
+        known["employed"] = employed[in_scope].astype(float)
+    elif outcome == "log_salary":
+        salary = known["salary_annual"].astype("float64").to_numpy(na_value=np.nan)
+        excluded = known["salary_excluded"].fillna(False).astype(bool).to_numpy()
+        keep = fulltime & ~np.isnan(salary) & ~excluded & (salary > 0)
+        known = known[keep]
+        known["log_salary"] = np.log(salary[keep])
+    else:
+        raise AnalysisRefused(f"Unknown outcome '{outcome}': use one of {', '.join(OUTCOMES)}.")
+    pay = known["baseline_salary"].astype("float64").fillna(0.0)
+    known["baseline_pay"] = np.log1p(pay)
+    known["treated"] = known["treated"].astype(int)
+    known["age"] = known["age"].astype("float64")
+    return known.reset_index(drop=True)
+
+
+def comparison_from_database(
+    session: Session,
+    settings: Settings,
+    *,
+    programme: str,
+    wave_months: int,
+    outcome: str = "employed_full_time",
+    covariates: Sequence[str] = DEFAULT_COVARIATES,
+    method: str = "aipw",
+    estimand: str = "att",
+) -> ComparisonResult:
+    """Holders of ``programme`` versus its non-completers, ``wave_months`` after exit."""
+    frame = queries.analysis_frame(
+        session=session, wave_months=wave_months, programme_codes=[programme]
+    )
+    if frame.empty:
+        raise NotFound(
+            f"No invited graduates of programme '{programme}' at {wave_months} months were found."
+        )
+    prepared = prepare_comparison_frame(
+        frame, outcome=outcome, fulltime_hours=settings.fulltime_hours
+    )
+    return compare_groups(
+        prepared,
+        outcome=outcome,
+        treatment="treated",
+        covariates=list(covariates),
+        method=method,  # type: ignore[arg-type]
+        estimand=estimand,  # type: ignore[arg-type]
+    )
+
+
+RATE_UNITS = ("proportion", "NPS points (-100 to 100)")
+
+
+def publishable_metrics(panel: MetricsPanel, policy: DisclosurePolicy) -> DisclosureResult:
+    """The metrics panel as a reviewer may see it: through ``suppress_small_cells``.
+
+    Rates and NPS are withheld below the percentage base; means and salary quantiles where
+    n is at most the averages threshold; counts are rounded.
+    """
+    table = panel.to_frame()
+    is_rate = table["unit"].isin(RATE_UNITS)
+    table["rate_estimate"] = table["estimate"].where(is_rate)
+    table["rate_ci_low"] = table["ci_low"].where(is_rate)
+    table["rate_ci_high"] = table["ci_high"].where(is_rate)
+    table["average_estimate"] = table["estimate"].where(~is_rate)
+    table["average_ci_low"] = table["ci_low"].where(~is_rate)
+    table["average_ci_high"] = table["ci_high"].where(~is_rate)
+    table["rate_base"] = table["n"].where(is_rate)
+    table["average_n"] = table["n"].where(~is_rate)
+    table = table.drop(columns=["estimate", "ci_low", "ci_high"])
+    return suppress_small_cells(
+        table,
+        policy,
+        counts=("numerator", "denominator", "n"),
+        rates={
+            "rate_estimate": "rate_base",
+            "rate_ci_low": "rate_base",
+            "rate_ci_high": "rate_base",
+        },
+        averages={
+            "average_estimate": "average_n",
+            "average_ci_low": "average_n",
+            "average_ci_high": "average_n",
+        },
+    )
