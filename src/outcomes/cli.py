@@ -14,6 +14,7 @@ import typer
 
 from outcomes import __version__
 from outcomes.analyze_cli import app as analyze_app
+from outcomes.demo.cli import demo_logins, seed
 from outcomes.errors import OutcomesError
 from outcomes.instruments.cli import app as surveys_app
 
@@ -32,6 +33,8 @@ app.add_typer(users_app, name="users")
 app.add_typer(demo_app, name="demo")
 app.add_typer(surveys_app, name="surveys")
 app.add_typer(analyze_app, name="analyze")
+app.command("seed")(seed)
+demo_app.command("logins")(demo_logins)
 
 
 def _version(value: bool) -> None:

@@ -46,6 +46,7 @@ def database_is_empty(engine: sa.Engine) -> bool:
 def prepare(settings: Settings | None = None) -> FirstRunReport:
     """Migrate the database and load the demo institution into an empty one."""
     from outcomes.demo import demo_passwords, demo_staff_emails, generate_demo
+    from outcomes.demo.cli import answer_key_path
 
     settings = settings or get_settings()
     secret_key = settings.require_secret_key()
@@ -53,15 +54,17 @@ def prepare(settings: Settings | None = None) -> FirstRunReport:
     try:
         revision = upgrade(engine)
         loaded = database_is_empty(engine)
+        emails = demo_staff_emails()
         if loaded:
-            generate_demo(
+            summary = generate_demo(
                 engine,
                 learners=settings.demo_learners,
                 seed=settings.demo_seed,
                 secret_key=secret_key,
             )
+            summary.write_answer_key(answer_key_path(settings.database_url))
+            emails = summary.staff_emails or emails
         passwords = demo_passwords(secret_key)
-        emails = demo_staff_emails()
         return FirstRunReport(
             database=describe_url(settings.database_url),
             revision=revision,

@@ -26,8 +26,14 @@ from outcomes.analysis.metrics import (
 from outcomes.config import Settings
 from outcomes.errors import AnalysisRefused, NotFound
 
-# Baseline (pre-credential) covariates recorded at enrolment: domain.md section 5.
-DEFAULT_COVARIATES = ("age", "gender", "prior_education", "baseline_employment", "baseline_pay")
+# Baseline (pre-credential) covariates recorded at enrolment (domain.md section 5: age,
+# prior education, baseline employment and pay). Gender is available on request but is not
+# a default: it is not among the handbook's confounders and its small categories
+# ("prefer not to say") separate easily.
+DEFAULT_COVARIATES = ("age", "prior_education", "baseline_employment", "baseline_pay")
+# Categories with fewer rows than this in either group are pooled into "other", so that a
+# handful of people cannot cause perfect separation (coarsening, as in exact matching).
+MIN_CATEGORY_ROWS = 10
 OUTCOMES = {
     "employed_full_time": "employed full-time (binary)",
     "employed": "employed, any hours (binary)",
@@ -81,9 +87,9 @@ def prepare_comparison_frame(
     hours = known["hours_per_week"].astype("float64").to_numpy(na_value=np.nan)
     fulltime = fulltime_mask(codes, hours, fulltime_hours)
     employed = np.isin(codes, [ACTIVITY_CODES.index(c) for c in ACTIVITY_CODES[:3]])
-    in_scope = ~np.isin(
-        codes, [ACTIVITY_CODES.index("unknown"), ACTIVITY_CODES.index("not_seeking")]
-    )
+    # Everyone whose activity is known is in scope: "not seeking" counts as not employed,
+    # as in the potential-outcome definition; dropping them would select on the outcome.
+    in_scope = codes != ACTIVITY_CODES.index("unknown")
     if outcome == "employed_full_time":
         known = known[in_scope]
         known["employed_full_time"] = fulltime[in_scope].astype(float)
@@ -102,7 +108,17 @@ def prepare_comparison_frame(
     known["baseline_pay"] = np.log1p(pay)
     known["treated"] = known["treated"].astype(int)
     known["age"] = known["age"].astype("float64")
+    for column in ("gender", "prior_education", "baseline_employment"):
+        known[column] = pool_rare_categories(known[column], known["treated"])
     return known.reset_index(drop=True)
+
+
+def pool_rare_categories(values: pd.Series, groups: pd.Series) -> pd.Series:
+    """Merge categories with fewer than ``MIN_CATEGORY_ROWS`` rows in either group into "other"."""
+    table = pd.crosstab(values, groups)
+    rare = table.index[(table < MIN_CATEGORY_ROWS).any(axis=1)] if len(table) else []
+    pooled = values.astype("string").where(~values.isin(list(rare)), "other")
+    return pooled
 
 
 def comparison_from_database(

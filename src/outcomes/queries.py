@@ -241,7 +241,8 @@ def analysis_frame(
         programme_ids=programme_ids,
         treated=treated,
     )
-    frame = _frame(session, statement.order_by(sa.text("learner_id"), sa.text("wave_id")))
+    chosen = statement.selected_columns
+    frame = _frame(session, statement.order_by(chosen.learner_id, chosen.wave_id))
     return _typed_analysis_frame(frame)
 
 

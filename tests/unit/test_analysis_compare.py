@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 import pandas as pd
@@ -326,7 +327,16 @@ def test_refuses_an_adjusted_comparison_without_covariates():
     refused(frame, "at least one baseline covariate", covariates=[])
 
 
-def test_refuses_an_outcome_perfectly_predicted_within_a_group():
+def test_an_outcome_perfectly_predicted_within_a_group_uses_a_linear_model_and_says_so():
     frame, _ = simulate_selection(600, seed=12, binary=True)
     frame.loc[frame["holder"] == 0, "y"] = (frame["prior_degree"] == 1).astype(int)
-    refused(frame, "predict the outcome perfectly", method="regression")
+    for method in ("regression", "aipw"):
+        result = compare_groups(
+            frame, outcome="y", treatment="holder", covariates=COVARIATES, method=method
+        )
+        assert math.isfinite(result.estimate) and result.ci_low < result.ci_high
+        assert any("linear probability" in note for note in result.notes)
+        assert result.to_dict()["notes"] == list(result.notes)
+    untouched, _ = simulate_selection(600, seed=12, binary=True)
+    clean = compare_groups(untouched, outcome="y", treatment="holder", covariates=COVARIATES)
+    assert clean.notes == ()

@@ -33,6 +33,7 @@ from statsmodels.stats.proportion import confint_proportions_2indep
 from outcomes.analysis.balance import CovariateBalance, Overlap, balance_table, describe_overlap
 from outcomes.analysis.propensity import (
     CovariateDesign,
+    OutcomeModel,
     build_design,
     check_constant_columns,
     fit_outcome_model,
@@ -92,6 +93,7 @@ class ComparisonResult:
     n_missing_outcome: int
     balance: tuple[CovariateBalance, ...]
     overlap: Overlap | None
+    notes: tuple[str, ...] = ()
 
     @property
     def confidence_interval(self) -> tuple[float, float]:
@@ -125,6 +127,7 @@ class ComparisonResult:
             "n_missing_outcome": self.n_missing_outcome,
             "balance": {row.covariate: row.to_dict() for row in self.balance},
             "overlap": None if self.overlap is None else self.overlap.to_dict(),
+            "notes": list(self.notes),
         }
 
 
@@ -192,6 +195,7 @@ class _EffectFit:
     estimate: float
     std_error: float
     weights: NDArray[np.float64]  # balancing weights of the estimand (for balance and ESS)
+    notes: tuple[str, ...] = ()
 
 
 def _ipw_weights(
@@ -222,6 +226,7 @@ def _estimate_effect(
     p1 = t.mean()
     weights = _ipw_weights(treated, e, estimand)
     binary = kind == "binary"
+    models: list[OutcomeModel] = []
 
     def mean_rows(values: NDArray[np.float64]) -> NDArray[np.float64]:
         return np.asarray((values[:, None] * x).sum(axis=0) / n, dtype=np.float64)
@@ -229,6 +234,7 @@ def _estimate_effect(
     if method == "regression":
         m1 = fit_outcome_model(x, y, treated, binary, "holders")
         m0 = fit_outcome_model(x, y, ~treated, binary, "the comparison group")
+        models += [m1, m0]
         population = t / p1 if estimand == "att" else np.ones(n)
         gap = m1.prediction - m0.prediction
         estimate = float((population * gap).sum() / n)
@@ -253,6 +259,7 @@ def _estimate_effect(
         elif estimand == "ate":
             m1 = fit_outcome_model(x, y, treated, binary, "holders")
             m0 = fit_outcome_model(x, y, ~treated, binary, "the comparison group")
+            models += [m1, m0]
             r1, r0 = y - m1.prediction, y - m0.prediction
             phi1 = m1.prediction + t * r1 / e
             phi0 = m0.prediction + (1 - t) * r0 / (1 - e)
@@ -272,6 +279,7 @@ def _estimate_effect(
             estimate, influence = mu1 - mu0, if1 - if0
         else:  # doubly robust ATT (Moodie et al. 2018): only the control outcome model
             m0 = fit_outcome_model(x, y, ~treated, binary, "the comparison group")
+            models.append(m0)
             r0 = y - m0.prediction
             odds = (1 - t) * weights
             a = float((t * r0).sum() / t.sum())
@@ -284,7 +292,15 @@ def _estimate_effect(
             ) / odds.mean()
             estimate, influence = a - b, if_a - if_b
     std_error = float(np.sqrt((influence**2).sum()) / n)
-    return _EffectFit(float(estimate), std_error, weights)
+    notes = (
+        (
+            "The covariates predicted the binary outcome perfectly within a group, so a linear "
+            "probability outcome model was used there instead of a logit.",
+        )
+        if any(model.linear_fallback for model in models)
+        else ()
+    )
+    return _EffectFit(float(estimate), std_error, weights, notes)
 
 
 def _trim_mask(
@@ -459,4 +475,5 @@ def compare_groups(
         n_missing,
         balance_table(fit_design.names, fit_design.raw, fit_treated, fit.weights),
         describe_overlap(propensity, treated, trim, kept, fit.weights),
+        fit.notes,
     )

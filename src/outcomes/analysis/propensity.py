@@ -254,6 +254,7 @@ class OutcomeModel:
     prediction: FloatArray
     slope: FloatArray
     influence: FloatArray
+    linear_fallback: bool = False
 
 
 def fit_outcome_model(
@@ -265,34 +266,45 @@ def fit_outcome_model(
 ) -> OutcomeModel:
     """Fit OLS (continuous) or logit (binary) on ``rows`` and predict for all rows.
 
-    Raises
-    ------
-    AnalysisRefused
-        If a binary outcome is perfectly predicted within the group (the logit diverges).
+    When the logit cannot be fitted because the covariates predict a binary outcome
+    perfectly within the group, a linear probability model (OLS) is fitted instead and the
+    result says so (``linear_fallback``): augmented IPW stays consistent whenever the
+    propensity model is right, so a cruder outcome model costs efficiency, not validity.
     """
     x, y = design[rows], outcome[rows]
-    if not binary:
+    linear = False
+    if binary:
+        try:
+            params = _fit_logit(x, y, group_label)
+        except AnalysisRefused:
+            linear = True
+    if not binary or linear:
         params = sm.OLS(y, x).fit(method="qr").params
         prediction = design @ params
         slope = np.ones(len(outcome))
     else:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", PerfectSeparationWarning)
-            warnings.simplefilter("error", ConvergenceWarning)
-            warnings.simplefilter("ignore", RuntimeWarning)
-            try:
-                params = sm.Logit(y, x).fit(disp=0, maxiter=50).params
-            except (
-                PerfectSeparationError,
-                PerfectSeparationWarning,
-                ConvergenceWarning,
-                np.linalg.LinAlgError,
-            ) as error:
-                raise AnalysisRefused(
-                    f"Among {group_label} the covariates predict the outcome perfectly, so the "
-                    "outcome model cannot be fitted; use method='ipw'."
-                ) from error
         prediction = 1.0 / (1.0 + np.exp(-(design @ params)))
         slope = prediction * (1 - prediction)
     influence = glm_influence(design, outcome, prediction, slope, rows)
-    return OutcomeModel(prediction, slope, influence)
+    return OutcomeModel(prediction, slope, influence, linear_fallback=linear)
+
+
+def _fit_logit(x: FloatArray, y: FloatArray, group_label: str) -> FloatArray:
+    """Logit coefficients, or ``AnalysisRefused`` when the outcome is perfectly predicted."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PerfectSeparationWarning)
+        warnings.simplefilter("error", ConvergenceWarning)
+        warnings.simplefilter("ignore", RuntimeWarning)
+        try:
+            params = sm.Logit(y, x).fit(disp=0, maxiter=50).params
+        except (
+            PerfectSeparationError,
+            PerfectSeparationWarning,
+            ConvergenceWarning,
+            np.linalg.LinAlgError,
+        ) as error:
+            raise AnalysisRefused(
+                f"Among {group_label} the covariates predict the outcome perfectly, so the "
+                "outcome model cannot be fitted."
+            ) from error
+    return np.asarray(params, dtype=np.float64)

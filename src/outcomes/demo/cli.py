@@ -1,0 +1,158 @@
+"""``outcomes seed``: load the demo institution, with a progress bar and an answer key.
+
+The lead registers these functions on the ``outcomes`` Typer app (``app.command("seed")(seed)``
+and ``app.command("demo-logins")(demo_logins)``); nothing here runs at import.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import sqlalchemy as sa
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from outcomes import audit
+from outcomes.config import Settings, get_settings
+from outcomes.db import describe_url, make_engine, session_scope
+from outcomes.demo.generate import DemoDatabaseNotEmpty, DemoSummary, generate_demo
+from outcomes.demo.spec import load_institution
+from outcomes.demo.staff_accounts import demo_passwords, demo_staff_emails
+from outcomes.demo.writer import empty_tables, rows_in
+from outcomes.errors import OutcomesError
+from outcomes.migrate import upgrade
+
+ANSWER_KEY_NAME = "answer-key.json"
+
+
+class ResetNotConfirmed(OutcomesError):
+    """A reset was asked for without a confirmation."""
+
+
+def answer_key_path(database_url: str) -> Path:
+    """Where the answer key goes: next to a SQLite file, else ``var/answer-key.json``."""
+    url = sa.make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        return Path(url.database).parent / ANSWER_KEY_NAME
+    return Path("var") / ANSWER_KEY_NAME
+
+
+def _secret_key(settings: Settings) -> str | None:
+    return None if settings.secret_key is None else settings.require_secret_key()
+
+
+def _confirm_reset(url: str, yes: bool) -> None:
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise ResetNotConfirmed(
+            "Refusing to reset the database without a confirmation: add --yes to confirm."
+        )
+    question = f"Delete every learner, credential, survey and staff account in {url}?"
+    if not typer.confirm(question, default=False):
+        raise ResetNotConfirmed("Nothing was changed: the reset was not confirmed.")
+
+
+def run_seed(*, learners: int, seed: int, reset: bool, yes: bool, console: Console) -> DemoSummary:
+    """Migrate, optionally empty, and fill the database named by the settings."""
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    shown = describe_url(settings.database_url)
+    try:
+        upgrade(engine)
+        if rows_in(engine):
+            if not reset:
+                raise DemoDatabaseNotEmpty(
+                    f"The database at {shown} already holds data: run 'outcomes seed --reset' "
+                    "to replace it with the demo."
+                )
+            _confirm_reset(shown, yes)
+            deleted = empty_tables(engine)
+            with session_scope(engine) as session:
+                audit.record(
+                    session,
+                    actor=audit.cli_actor(),
+                    action="demo.reset",
+                    detail={"deleted": {k: v for k, v in deleted.items() if v}},
+                )
+        with Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as bar:
+            task = bar.add_task("Generating the demo institution", total=learners)
+
+            def progress(stage: str, done: int, total: int) -> None:
+                bar.update(task, completed=done, total=total, description=f"Writing {stage}")
+
+            summary = generate_demo(
+                engine,
+                learners=learners,
+                seed=seed,
+                progress=progress,
+                secret_key=_secret_key(settings),
+            )
+        summary.write_answer_key(answer_key_path(settings.database_url))
+        return summary
+    finally:
+        engine.dispose()
+
+
+def _print_logins(console: Console, secret_key: str, domain: str) -> None:
+    table = Table("role", "e-mail", "password", title="Demo staff accounts")
+    passwords = demo_passwords(secret_key)
+    for role, email in demo_staff_emails(domain).items():
+        table.add_row(role, email, passwords[role])
+    console.print(table)
+
+
+def seed(
+    learners: int | None = typer.Option(
+        None, min=1, help="Number of learners (default: OUTCOMES_DEMO_LEARNERS, 5000)."
+    ),
+    seed: int | None = typer.Option(
+        None,
+        help="Random seed: the same seed and size give the same data "
+        "(default: OUTCOMES_DEMO_SEED).",
+    ),
+    reset: bool = typer.Option(False, "--reset", help="Empty a non-empty database first."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask before --reset."),
+) -> None:
+    """Load the demo institution: programmes, learners, surveys, outcomes and an answer key."""
+    console = Console(stderr=True)
+    try:
+        settings = get_settings()
+        size = learners if learners is not None else settings.demo_learners
+        chosen_seed = seed if seed is not None else settings.demo_seed
+        summary = run_seed(learners=size, seed=chosen_seed, reset=reset, yes=yes, console=console)
+    except OutcomesError as error:
+        console.print(f"[red]{error}[/red]", highlight=False)
+        raise typer.Exit(error.exit_code) from None
+    out = Console()
+    counts = ", ".join(f"{n:,} {table}" for table, n in summary.counts.items() if n)
+    out.print(f"Demo institution loaded (seed {summary.seed}): {counts}.", highlight=False)
+    out.print(f"Answer key: {answer_key_path(settings.database_url)}", highlight=False)
+    if summary.staff_emails:
+        _print_logins(
+            out, _secret_key(settings) or "", load_institution().institution.staff_email_domain
+        )
+    else:
+        out.print("No staff accounts were created: set OUTCOMES_SECRET_KEY to get them.")
+
+
+def demo_logins() -> None:
+    """Print the demo staff accounts and their passwords (derived from the secret key)."""
+    try:
+        settings = get_settings()
+        secret = settings.require_secret_key()
+        domain = load_institution().institution.staff_email_domain
+    except OutcomesError as error:
+        Console(stderr=True).print(f"[red]{error}[/red]", highlight=False)
+        raise typer.Exit(error.exit_code) from None
+    _print_logins(Console(), secret, domain)
