@@ -1,19 +1,19 @@
-"""Staff landing page: what the institution holds."""
+"""Staff landing page: what the institution holds, and sign-out."""
 
 import streamlit as st
 
 from outcomes.db import session_scope
 from outcomes.queries import overview_counts
-from outcomes.webapp import get_engine, guard
+from outcomes.webapp import get_engine, guard, sign_out
 
 viewer = guard("home")
 st.title("Overview")
-st.caption(f"Signed in as {viewer.email} ({viewer.audience}).")
+st.text(f"Signed in as {viewer.email} ({viewer.audience}).")  # e-mail as text, never Markdown
 with session_scope(get_engine()) as session:
     counts = overview_counts(session=session)
 columns = st.columns(4)
 for index, (name, count) in enumerate(counts.items()):
     columns[index % 4].metric(name.capitalize(), f"{count:,}")
 if st.button("Sign out"):
-    st.session_state.pop("staff", None)
+    sign_out(viewer)
     st.rerun()

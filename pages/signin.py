@@ -2,14 +2,24 @@
 
 import streamlit as st
 
-from outcomes.auth import SIGNIN_FAILED, authenticate
-from outcomes.db import session_scope
 from outcomes.errors import OutcomesError
-from outcomes.webapp import Viewer, get_engine, guard, show_error
+from outcomes.webapp import (
+    guard,
+    show_error,
+    sign_in_with_password,
+    sso_configured,
+    sso_identity,
+    start_sso_sign_in,
+    take_notice,
+)
 
 guard("signin")
 st.title("Sign in")
 st.caption("Staff of the continuing-education unit. Graduates: use the link in your invitation.")
+
+notice = take_notice()
+if notice:
+    st.info(notice)
 
 with st.form("signin"):
     email = st.text_input("Email", autocomplete="username")
@@ -18,14 +28,19 @@ with st.form("signin"):
 
 if submitted:
     try:
-        with session_scope(get_engine()) as session:
-            user = authenticate(session, email=email, password=password)
-            viewer = Viewer(user.role, user.id, user.email) if user else None
+        refusal = sign_in_with_password(email, password)
     except OutcomesError as exc:
         show_error(exc)
     else:
-        if viewer is None:
-            st.error(SIGNIN_FAILED)
+        if refusal:
+            st.error(refusal)
         else:
-            st.session_state["staff"] = viewer
             st.rerun()
+
+if sso_configured():
+    st.divider()
+    if sso_identity() is not None:
+        if st.button("Sign out of single sign-on"):
+            st.logout()
+    elif st.button("Sign in with single sign-on"):
+        start_sso_sign_in()

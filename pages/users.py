@@ -1,13 +1,75 @@
-"""Staff accounts (administrators only)."""
+"""Staff accounts (administrators only): add, change role, deactivate, reactivate, unlock."""
 
 import streamlit as st
 
 from outcomes.db import session_scope
-from outcomes.queries import staff_table
-from outcomes.webapp import get_engine, guard
+from outcomes.errors import OutcomesError
+from outcomes.models import ROLES
+from outcomes.staff import (
+    change_role,
+    create_staff_user,
+    programme_choices,
+    set_active,
+    set_programme_scope,
+    staff_frame,
+    unlock,
+)
+from outcomes.webapp import get_engine, guard, show_error
 
-guard("users")
+viewer = guard("users")
 st.title("Staff users")
 with session_scope(get_engine()) as session:
-    table = staff_table(session=session)
+    table = staff_frame(session)
+    codes = programme_choices(session)
 st.dataframe(table, hide_index=True, width="stretch")
+
+add_tab, change_tab = st.tabs(["Add a user", "Change a user"])
+with add_tab, st.form("add_user", clear_on_submit=True):
+    email = st.text_input("Email of the new user")
+    name = st.text_input("Display name")
+    role = st.selectbox("Role", ROLES)
+    scope = st.multiselect("Limit a manager to these programmes (none: all)", codes)
+    password = st.text_input(
+        "Initial password (leave empty for single sign-on only)", type="password"
+    )
+    if st.form_submit_button("Add user"):
+        try:
+            with session_scope(get_engine()) as session:
+                create_staff_user(
+                    session,
+                    email=email,
+                    role=role,
+                    password=password or None,
+                    actor=viewer.actor,
+                    display_name=name or None,
+                    programme_codes=scope,
+                )
+        except OutcomesError as exc:
+            show_error(exc)
+        else:
+            st.success("The user was added.")
+
+with change_tab:
+    users = dict(zip(table["id"], table["email"], strict=True))
+    chosen = st.selectbox("User", list(users), format_func=lambda i: str(users[i]))
+    new_role = st.selectbox("New role", ROLES)
+    new_scope = st.multiselect("Programmes (managers only; none: all)", codes, key="scope")
+    actions = {
+        "Change role": lambda s: change_role(s, user_id=chosen, role=new_role, actor=viewer.actor),
+        "Save programmes": lambda s: set_programme_scope(
+            s, user_id=chosen, programme_codes=new_scope, actor=viewer.actor
+        ),
+        "Deactivate": lambda s: set_active(s, user_id=chosen, active=False, actor=viewer.actor),
+        "Reactivate": lambda s: set_active(s, user_id=chosen, active=True, actor=viewer.actor),
+        "Unlock": lambda s: unlock(s, user_id=chosen, actor=viewer.actor),
+    }
+    columns = st.columns(len(actions))
+    for column, (label, action) in zip(columns, actions.items(), strict=True):
+        if chosen is not None and column.button(label):
+            try:
+                with session_scope(get_engine()) as session:
+                    action(session)
+            except OutcomesError as exc:
+                show_error(exc)
+            else:
+                st.success(f"{label}: done.")

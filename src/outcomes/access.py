@@ -31,8 +31,12 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec(
         "programmes", "pages/programmes.py", "Programmes", ":material/school:", ("admin", "manager")
     ),
+    PageSpec("dashboard", "pages/dashboard.py", "Impact", ":material/insights:", STAFF_ROLES),
     PageSpec("users", "pages/users.py", "Staff users", ":material/group:", ("admin",)),
     PageSpec("audit", "pages/audit.py", "Audit trail", ":material/history:", ("admin", "reviewer")),
+    PageSpec(
+        "privacy", "pages/privacy.py", "Privacy requests", ":material/shield_person:", ("admin",)
+    ),
 )
 
 

@@ -17,6 +17,7 @@ from outcomes.analyze_cli import app as analyze_app
 from outcomes.demo.cli import demo_logins, seed
 from outcomes.errors import OutcomesError
 from outcomes.instruments.cli import app as surveys_app
+from outcomes.privacy_cli import app as privacy_app
 
 app = typer.Typer(
     name="outcomes",
@@ -35,6 +36,7 @@ app.add_typer(surveys_app, name="surveys")
 app.add_typer(analyze_app, name="analyze")
 app.command("seed")(seed)
 demo_app.command("logins")(demo_logins)
+app.add_typer(privacy_app, name="privacy")
 
 
 def _version(value: bool) -> None:

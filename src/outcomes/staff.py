@@ -1,14 +1,16 @@
-"""Staff accounts: creating users and changing their roles, each change audited."""
+"""Staff accounts: creating users, roles, activation, locks and programme scope; audited."""
 
 from __future__ import annotations
 
 import re
 
-from sqlmodel import Session, select
+import pandas as pd
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
 
 from outcomes import audit
-from outcomes.errors import IntegrityProblem, ValidationProblem
-from outcomes.models import ROLES, StaffUser
+from outcomes.errors import IntegrityProblem, NotFound, ValidationProblem
+from outcomes.models import ROLES, Programme, StaffProgrammeScope, StaffUser
 from outcomes.passwords import check_password_rules, hash_password
 
 # Deliberately loose: the address only has to be deliverable-looking; SMTP decides the rest.
@@ -46,8 +48,9 @@ def create_staff_user(
     password: str | None,
     actor: str,
     display_name: str | None = None,
+    programme_codes: list[str] | None = None,
 ) -> StaffUser:
-    """Create a staff account (password None: single sign-on only)."""
+    """Create a staff account (password None: single sign-on only), optionally scoped."""
     address = normalise_email(email)
     stored_role = normalise_role(role)
     if session.exec(select(StaffUser).where(StaffUser.email == address)).first() is not None:
@@ -69,4 +72,165 @@ def create_staff_user(
         object_id=user.id,
         detail={"role": stored_role},
     )
+    if programme_codes and user.id is not None:
+        set_programme_scope(session, user_id=user.id, programme_codes=programme_codes, actor=actor)
     return user
+
+
+def _user(session: Session, user_id: int) -> StaffUser:
+    user = session.get(StaffUser, user_id)
+    if user is None:
+        raise NotFound(f"There is no staff user with id {user_id}.")
+    return user
+
+
+def _not_oneself(actor: str, user_id: int, what: str) -> None:
+    # An administrator locking themselves out would leave nobody to undo it.
+    if actor == audit.staff_actor(user_id):
+        raise ValidationProblem(f"You cannot {what}: ask another administrator.")
+
+
+def active_user(session: Session, user_id: int) -> StaffUser | None:
+    """The staff user ``user_id`` if the account exists and is active, else None."""
+    user = session.get(StaffUser, user_id)
+    return user if user is not None and user.active else None
+
+
+def staff_frame(session: Session) -> pd.DataFrame:
+    """Staff accounts for the users page: no password hashes, programme scope as codes."""
+    users = session.exec(select(StaffUser).order_by(col(StaffUser.email))).all()
+    scopes: dict[int, list[str]] = {}
+    rows = session.execute(
+        sa.select(col(StaffProgrammeScope.user_id), col(Programme.code)).join(
+            Programme, col(Programme.id) == col(StaffProgrammeScope.programme_id)
+        )
+    ).all()
+    for user_id, code in rows:
+        scopes.setdefault(user_id, []).append(code)
+    return pd.DataFrame(
+        [
+            {
+                "id": u.id,
+                "email": u.email,
+                "name": u.display_name or "",
+                "role": u.role,
+                "active": u.active,
+                "locked until": u.locked_until,
+                "programmes": ", ".join(sorted(scopes.get(u.id or 0, []))) or "all",
+                "last sign-in": u.last_signin_at,
+            }
+            for u in users
+        ],
+        columns=[
+            "id",
+            "email",
+            "name",
+            "role",
+            "active",
+            "locked until",
+            "programmes",
+            "last sign-in",
+        ],
+    )
+
+
+def change_role(session: Session, *, user_id: int, role: str, actor: str) -> StaffUser:
+    """Give staff user ``user_id`` a new role; audited with the old and new role."""
+    user = _user(session, user_id)
+    _not_oneself(actor, user_id, "change your own role")
+    new_role = normalise_role(role)
+    old_role = user.role
+    if new_role == old_role:
+        return user
+    user.role = new_role
+    session.add(user)
+    audit.record(
+        session,
+        actor=actor,
+        action="staff.role_changed",
+        object_type="staff_user",
+        object_id=user.id,
+        detail={"from": old_role, "to": new_role},
+    )
+    return user
+
+
+def set_active(session: Session, *, user_id: int, active: bool, actor: str) -> StaffUser:
+    """Deactivate or reactivate a staff account; audited."""
+    user = _user(session, user_id)
+    _not_oneself(actor, user_id, "deactivate your own account")
+    if user.active == active:
+        return user
+    user.active = active
+    session.add(user)
+    audit.record(
+        session,
+        actor=actor,
+        action="staff.reactivated" if active else "staff.deactivated",
+        object_type="staff_user",
+        object_id=user.id,
+    )
+    return user
+
+
+def unlock(session: Session, *, user_id: int, actor: str) -> StaffUser:
+    """Lift a sign-in lock and reset the failure count; audited."""
+    user = _user(session, user_id)
+    user.locked_until = None
+    user.failed_signins = 0
+    session.add(user)
+    audit.record(
+        session, actor=actor, action="staff.unlocked", object_type="staff_user", object_id=user.id
+    )
+    return user
+
+
+def set_programme_scope(
+    session: Session, *, user_id: int, programme_codes: list[str], actor: str
+) -> set[int]:
+    """Limit a manager to the named programmes (empty: every programme); audited."""
+    user = _user(session, user_id)
+    codes = sorted({c.strip() for c in programme_codes if c.strip()})
+    programmes = session.exec(select(Programme).where(col(Programme.code).in_(codes))).all()
+    missing = set(codes) - {p.code for p in programmes}
+    if missing:
+        raise NotFound(f"Unknown programme code(s): {', '.join(sorted(missing))}.")
+    if codes and user.role != "manager":
+        raise ValidationProblem("Only managers can be limited to named programmes.")
+    session.execute(
+        sa.delete(StaffProgrammeScope).where(col(StaffProgrammeScope.user_id) == user.id)
+    )
+    ids = {p.id for p in programmes if p.id is not None}
+    for programme_id in sorted(ids):
+        session.add(StaffProgrammeScope(user_id=user_id, programme_id=programme_id))
+    audit.record(
+        session,
+        actor=actor,
+        action="staff.scope_changed",
+        object_type="staff_user",
+        object_id=user.id,
+        detail={"programmes": sorted(ids)},
+    )
+    return ids
+
+
+def programme_scope(session: Session, user_id: int) -> set[int] | None:
+    """The programme ids a staff user may see; None means every programme.
+
+    Administrators and reviewers see every programme; a manager with scope rows sees only
+    those programmes; an unknown or inactive user sees none.
+    """
+    user = session.get(StaffUser, user_id)
+    if user is None or not user.active:
+        return set()
+    if user.role != "manager":
+        return None
+    ids = session.exec(
+        select(StaffProgrammeScope.programme_id).where(StaffProgrammeScope.user_id == user_id)
+    ).all()
+    return set(ids) or None
+
+
+def programme_choices(session: Session) -> list[str]:
+    """Every programme code, for choosing a manager's scope."""
+    return list(session.exec(select(Programme.code).order_by(col(Programme.code))).all())

@@ -10,8 +10,9 @@ from streamlit.testing.v1 import AppTest
 from outcomes.access import PAGES, STAFF_ROLES
 from outcomes.db import make_engine, session_scope
 from outcomes.migrate import upgrade
+from outcomes.sessions import StaffSession
+from outcomes.sessions import now as clock_now
 from outcomes.staff import create_staff_user
-from outcomes.webapp import Viewer
 from tests.conftest import REPO_ROOT
 
 APP = str(REPO_ROOT / "app.py")
@@ -22,18 +23,25 @@ def migrated(outcomes_env: Path) -> Path:
     engine = make_engine(f"sqlite:///{outcomes_env}")
     upgrade(engine)
     with session_scope(engine) as session:
-        create_staff_user(
-            session,
-            email="admin@example.org",
-            role="admin",
-            password="purple lantern over the harbour",
-            actor="test",
-        )
+        for role in STAFF_ROLES:
+            create_staff_user(
+                session,
+                email=f"{role}@example.org",
+                role=role,
+                password="purple lantern over the harbour",
+                actor="test",
+            )
     engine.dispose()
     return outcomes_env
 
 
-def run_app(viewer: Viewer | None = None, page: str | None = None) -> AppTest:
+def signed_in(role: str) -> StaffSession:
+    """A fresh staff session for the user created above with ``role``."""
+    at = clock_now()
+    return StaffSession(STAFF_ROLES.index(role) + 1, role, f"{role}@example.org", at, at)
+
+
+def run_app(viewer: StaffSession | None = None, page: str | None = None) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=30)
     if viewer is not None:
         at.session_state["staff"] = viewer
@@ -57,7 +65,7 @@ def test_a_staff_member_signs_in_with_email_and_password(migrated: Path) -> None
     at.text_input[1].input("purple lantern over the harbour")
     at.button[0].click().run()
     assert not at.exception
-    assert at.session_state["staff"].audience == "admin"
+    assert at.session_state["staff"].role == "admin"
 
 
 def test_a_wrong_password_is_refused_plainly(migrated: Path) -> None:
@@ -71,7 +79,7 @@ def test_a_wrong_password_is_refused_plainly(migrated: Path) -> None:
 
 @pytest.mark.parametrize("role", STAFF_ROLES)
 def test_every_page_a_role_may_open_runs_without_an_exception(migrated: Path, role: str) -> None:
-    viewer = Viewer(role, 1, "admin@example.org")
+    viewer = signed_in(role)
     for spec in PAGES:
         if role not in spec.audiences:
             continue

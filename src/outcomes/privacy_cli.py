@@ -1,0 +1,100 @@
+"""The ``outcomes privacy`` commands: export, erase and purge, audited with the OS user."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(help="Privacy requests: access, erasure and retention.", no_args_is_help=True)
+
+LearnerArgument = Annotated[
+    str, typer.Argument(help="The learner's ref (UUID), e-mail address or external id.")
+]
+
+
+def _engine():  # type: ignore[no-untyped-def]
+    from outcomes.config import get_settings
+    from outcomes.db import make_engine
+    from outcomes.migrate import check_current
+
+    engine = make_engine(get_settings().database_url)
+    check_current(engine)
+    return engine
+
+
+@app.command("export")
+def export(
+    learner: LearnerArgument,
+    out: Annotated[
+        Path, typer.Option(help="Directory to write to, or a path ending in .zip.")
+    ] = Path("privacy-export"),
+) -> None:
+    """Write everything held about a learner as JSON and CSV files (or one zip)."""
+    from outcomes import audit
+    from outcomes.db import session_scope
+    from outcomes.privacy import export_zip, lookup, write_export
+
+    with session_scope(_engine()) as session:
+        record = lookup(session, key=learner, actor=audit.cli_actor(), purpose="exported")
+    if out.suffix == ".zip":
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(export_zip(record))
+        typer.echo(f"Wrote {record.row_count()} rows to {out}.")
+    else:
+        paths = write_export(record, out)
+        typer.echo(f"Wrote {record.row_count()} rows in {len(paths)} files to {out}/.")
+
+
+@app.command("erase")
+def erase(
+    learner: LearnerArgument,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    mode: Annotated[
+        str | None, typer.Option(help="anonymise or delete (default: OUTCOMES_ERASURE_MODE).")
+    ] = None,
+) -> None:
+    """Erase a learner's identity (anonymise) or every row of theirs (delete)."""
+    from outcomes import audit
+    from outcomes.db import session_scope
+    from outcomes.privacy import erase_learner, find_learner
+
+    engine = _engine()
+    with session_scope(engine) as session:
+        found = find_learner(session, learner)
+        learner_id = found.id
+    assert learner_id is not None
+    if not yes:
+        typer.confirm(f"Erase learner {learner_id}? This cannot be undone", abort=True)
+    with session_scope(engine) as session:
+        report = erase_learner(session, learner_id=learner_id, actor=audit.cli_actor(), mode=mode)
+    typer.echo(
+        f"Erased learner {learner_id} ({report.mode}): {report.rows_deleted} rows deleted, "
+        f"{report.answers_removed} free-text answers removed."
+    )
+
+
+@app.command("purge")
+def purge(
+    older_than: Annotated[
+        int | None,
+        typer.Option(
+            "--older-than", help="Years since the last award (default: OUTCOMES_RETENTION_YEARS)."
+        ),
+    ] = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Erase learners past the retention period and clear expired invitation tokens."""
+    from outcomes import audit
+    from outcomes.db import session_scope
+    from outcomes.privacy import purge as purge_learners
+
+    if not yes:
+        typer.confirm("Erase every learner past the retention period?", abort=True)
+    with session_scope(_engine()) as session:
+        report = purge_learners(session, actor=audit.cli_actor(), older_than_years=older_than)
+    typer.echo(
+        f"Erased {report.learners_erased} learners whose last award is before {report.cutoff}; "
+        f"cleared {report.invitation_tokens_cleared} expired invitation tokens."
+    )

@@ -1,0 +1,169 @@
+"""The access matrix: every page × every audience is either shown in full or refused plainly.
+
+Each page is checked twice: through ``app.py`` (the navigation registers only the pages a
+role may open) and by running the page file on its own, as a typed URL would (the page's
+own guard refuses it, and nothing of the page is rendered).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from outcomes.access import PAGES, PageSpec
+from outcomes.db import make_engine, session_scope
+from outcomes.migrate import upgrade
+from outcomes.sessions import StaffSession
+from outcomes.sessions import now as clock_now
+from outcomes.staff import create_staff_user, programme_scope
+from tests import factories
+from tests.conftest import REPO_ROOT
+
+APP = str(REPO_ROOT / "app.py")
+PASSWORD = "purple lantern over the harbour"
+
+# audience name → (role stored in the session, user e-mail); None: no staff session.
+AUDIENCES: dict[str, tuple[str, str] | None] = {
+    "anonymous": None,
+    "graduate": None,
+    "reviewer": ("reviewer", "reviewer@example.org"),
+    "manager": ("manager", "manager@example.org"),
+    "scoped_manager": ("manager", "scoped@example.org"),
+    "admin": ("admin", "admin@example.org"),
+}
+# Which pages each audience may open (written out, not derived from access.PAGES).
+ALLOWED = {
+    "anonymous": {"signin", "survey"},
+    "graduate": {"survey"},
+    "reviewer": {"home", "dashboard", "audit"},
+    "manager": {"home", "dashboard", "programmes"},
+    "scoped_manager": {"home", "dashboard", "programmes"},
+    "admin": {"home", "dashboard", "programmes", "users", "audit", "privacy"},
+}
+
+
+@pytest.fixture
+def institution(outcomes_env: Path) -> dict[str, int]:
+    engine = make_engine(f"sqlite:///{outcomes_env}")
+    upgrade(engine)
+    ids: dict[str, int] = {}
+    with session_scope(engine) as session:
+        factories.programme(session, "DA-101")
+        ids["programme"] = factories.programme(session, "UX-201").id or 0
+        for name, who in AUDIENCES.items():
+            if who is None:
+                continue
+            role, email = who
+            user = create_staff_user(
+                session,
+                email=email,
+                role=role,
+                password=PASSWORD,
+                actor="test",
+                programme_codes=["UX-201"] if name == "scoped_manager" else None,
+            )
+            ids[name] = user.id or 0
+    engine.dispose()
+    return ids
+
+
+def _state(audience: str, ids: dict[str, int]) -> dict[str, Any]:
+    who = AUDIENCES[audience]
+    if audience == "graduate":
+        return {"survey_token_hash": "0" * 64}
+    if who is None:
+        return {}
+    at = clock_now()
+    return {"staff": StaffSession(ids[audience], who[0], who[1], at, at)}
+
+
+def _run(path: str, state: dict[str, Any]) -> AppTest:
+    at = AppTest.from_file(path, default_timeout=30)
+    for key, value in state.items():
+        at.session_state[key] = value
+    return at.run()
+
+
+def _sees_the_page(at: AppTest, spec: PageSpec) -> None:
+    """The characteristic content of each page is there."""
+    if spec.key == "signin":
+        assert [t.label for t in at.text_input] == ["Email", "Password"]
+    elif spec.key == "home":
+        assert len(at.metric) == 8
+    elif spec.key in ("programmes", "users", "audit"):
+        assert len(at.dataframe) >= 1
+    elif spec.key == "privacy":
+        assert at.text_input[0].label.startswith("Learner ref")
+    assert not at.error, [e.value for e in at.error]
+
+
+def _only_a_refusal(at: AppTest, spec: PageSpec) -> None:
+    assert [e.value for e in at.error] == [f"You do not have access to {spec.title}."]
+    assert len(at.main.children) == 1  # the refusal and nothing else
+    for kind in ("title", "dataframe", "text_input", "button", "metric", "markdown"):
+        assert len(getattr(at, kind)) == 0, kind
+
+
+@pytest.mark.parametrize("audience", list(AUDIENCES))
+@pytest.mark.parametrize("spec", PAGES, ids=[p.key for p in PAGES])
+def test_each_page_is_shown_or_refused_for_each_audience(
+    institution: dict[str, int], audience: str, spec: PageSpec
+) -> None:
+    state = _state(audience, institution)
+    allowed = spec.key in ALLOWED[audience]
+
+    direct = _run(str(REPO_ROOT / spec.path), state)
+    assert not direct.exception, direct.exception
+    if allowed:
+        _sees_the_page(direct, spec)
+        assert direct.title[0].value
+    else:
+        _only_a_refusal(direct, spec)
+
+    through_app = _run(APP, state)
+    if allowed:
+        through_app.switch_page(spec.path)
+        through_app.run()
+        assert not through_app.exception
+        _sees_the_page(through_app, spec)
+    else:
+        with pytest.raises(ValueError, match="Could not find a navigation page"):
+            through_app.switch_page(spec.path)
+
+
+def test_every_page_is_in_the_matrix() -> None:
+    assert {p.key for p in PAGES} == set().union(*ALLOWED.values())
+
+
+def test_a_scoped_manager_is_limited_to_their_programme(institution: dict[str, int]) -> None:
+    from outcomes.config import get_settings
+
+    engine = make_engine(get_settings().database_url)
+    with session_scope(engine) as session:
+        assert programme_scope(session, institution["scoped_manager"]) == {institution["programme"]}
+        assert programme_scope(session, institution["manager"]) is None
+        assert programme_scope(session, institution["reviewer"]) is None
+        assert programme_scope(session, institution["admin"]) is None
+        assert programme_scope(session, 9999) == set()
+    engine.dispose()
+
+
+def test_a_role_changed_by_an_administrator_applies_on_the_next_rerun(
+    institution: dict[str, int],
+) -> None:
+    from outcomes.config import get_settings
+    from outcomes.staff import change_role
+
+    at = _run(APP, _state("manager", institution))
+    at.switch_page("pages/programmes.py")
+    at.run()
+    engine = make_engine(get_settings().database_url)
+    with session_scope(engine) as session:
+        change_role(session, user_id=institution["manager"], role="reviewer", actor="test")
+    engine.dispose()
+    at.run()
+    assert at.session_state["staff"].role == "reviewer"
+    assert [e.value for e in at.error] == ["You do not have access to Programmes."]

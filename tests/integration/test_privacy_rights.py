@@ -1,0 +1,322 @@
+"""Privacy rights: export everything, erase without a trace, delete mode, purge, withdrawal."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import zipfile
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, SQLModel, select
+
+from outcomes import privacy
+from outcomes.db import session_scope
+from outcomes.errors import NotFound, ValidationProblem
+from outcomes.models import (
+    AuditEvent,
+    Credential,
+    Enrolment,
+    InstrumentVersion,
+    Learner,
+    LearnerExternalId,
+    LearnerIdentity,
+    Outcome,
+    Response,
+    ResponseRevision,
+)
+from tests import factories
+
+DEFINITION = {
+    "id": "follow-up-6m",
+    "sections": [
+        {
+            "id": "work",
+            "questions": [
+                {"id": "activity", "type": "single_choice"},
+                {"id": "job_title", "type": "short_text"},
+                {"id": "comments", "type": "long_text"},
+                {"id": "country", "type": "country"},
+            ],
+        }
+    ],
+}
+SECRETS = {
+    "given_name": "Zebedee",
+    "family_name": "Quixotic-Test",
+    "email": "zebedee.q@example.org",
+    "student_id": "S-998877",
+    "badge": "urn:uuid:zebedee-badge",
+    "job_title": "Chief Zorgon Officer",
+    "comments": "My manager at Wumpus Ltd was great",
+    "note": "I moved to Ulan Bator",
+}
+
+
+def _person(session: Session, email: str, badge: str, seed: str) -> dict[str, Any]:
+    """A learner with identity, external id, credential, invitation, response and outcome."""
+    who = factories.learner(session, email=email)
+    session.add(LearnerExternalId(learner_id=who.id, scheme="sis", value=f"{seed}-sis"))
+    what = session.info["programme"]
+    enrolment = factories.completed_enrolment(session, who, what)
+    factories.credential(session, enrolment, external_id=badge)
+    invitation = factories.invitation(session, session.info["wave"], enrolment)
+    answers = {
+        "activity": "employed_full_time",
+        "job_title": f"{seed} job",
+        "comments": f"{seed} comments",
+        "country": "ES",
+        "note": f"{seed} note",
+    }
+    response = Response(
+        invitation_id=invitation.id,
+        instrument_version_id=session.info["wave"].instrument_version_id,
+        answers=answers,
+        revision=2,
+    )
+    session.add(response)
+    session.flush()
+    for number in (1, 2):
+        session.add(
+            ResponseRevision(
+                response_id=response.id, revision=number, answers=answers, status="partial"
+            )
+        )
+    session.add(
+        Outcome(
+            learner_id=who.id,
+            enrolment_id=enrolment.id,
+            wave_id=session.info["wave"].id,
+            response_id=response.id,
+            source="survey",
+            observed_on=dt.date(2025, 1, 15),
+            activity="employed_full_time",
+        )
+    )
+    session.flush()
+    return {"learner": who, "invitation": invitation}
+
+
+@pytest.fixture
+def people(engine: Engine) -> dict[str, Any]:
+    with session_scope(engine) as session:
+        session.info["programme"] = factories.programme(session)
+        wave = factories.wave(session)
+        version = session.get(InstrumentVersion, wave.instrument_version_id)
+        assert version is not None
+        version.definition = DEFINITION
+        session.add(version)
+        session.info["wave"] = wave
+        target = _person(session, SECRETS["email"], SECRETS["badge"], "target")
+        identity = session.get(LearnerIdentity, target["learner"].id)
+        assert identity is not None
+        identity.given_name, identity.family_name = SECRETS["given_name"], SECRETS["family_name"]
+        session.add(identity)
+        external = session.exec(
+            select(LearnerExternalId).where(LearnerExternalId.learner_id == target["learner"].id)
+        ).one()
+        external.value = SECRETS["student_id"]
+        session.add(external)
+        response = session.exec(
+            select(Response).where(Response.invitation_id == target["invitation"].id)
+        ).one()
+        answers = {
+            **response.answers,
+            "job_title": SECRETS["job_title"],
+            "comments": SECRETS["comments"],
+            "note": SECRETS["note"],
+        }
+        response.answers = answers
+        for revision in session.exec(
+            select(ResponseRevision).where(ResponseRevision.response_id == response.id)
+        ):
+            revision.answers = answers
+            session.add(revision)
+        other = _person(session, "other@example.org", "urn:uuid:other", "other")
+        return {
+            "learner_id": target["learner"].id,
+            "ref": target["learner"].ref,
+            "token_hash": target["invitation"].token_hash,
+            "invitation_id": target["invitation"].id,
+            "other_id": other["learner"].id,
+        }
+
+
+def _text_values(session: Session) -> str:
+    """Every string and JSON value of every table, as one text to search."""
+    chunks = []
+    for table in SQLModel.metadata.sorted_tables:
+        columns = [c for c in table.columns if isinstance(c.type, sa.String | sa.Text | sa.JSON)]
+        if not columns:
+            continue
+        for row in session.execute(sa.select(*columns)):
+            chunks.extend(json.dumps(v) if not isinstance(v, str) else v for v in row)
+    return "\n".join(c for c in chunks if c)
+
+
+def _aggregates(session: Session) -> dict[str, Any]:
+    def count(model: type[SQLModel]) -> int:
+        return session.execute(sa.select(sa.func.count()).select_from(model)).scalar_one()
+
+    rows = session.execute(
+        sa.select(Outcome.activity, sa.func.count()).group_by(Outcome.activity)
+    ).all()
+    by_activity = {activity: n for activity, n in rows}
+    return {
+        "learners": count(Learner),
+        "enrolments": count(Enrolment),
+        "credentials": count(Credential),
+        "outcomes": by_activity,
+    }
+
+
+def test_an_export_holds_everything_but_token_hashes(
+    engine: Engine, people: dict, tmp_path: Path
+) -> None:
+    for key in (people["ref"], SECRETS["email"].upper(), SECRETS["student_id"]):
+        with session_scope(engine) as session:
+            record = privacy.lookup(session, key=key, actor="cli:test", purpose="exported")
+        assert record.learner_id == people["learner_id"]
+    assert record.tables["identity"][0]["given_name"] == SECRETS["given_name"]
+    assert record.tables["external_ids"][0]["value"] == SECRETS["student_id"]
+    assert record.tables["credentials"][0]["external_id"] == SECRETS["badge"]
+    assert record.tables["responses"][0]["answers"]["comments"] == SECRETS["comments"]
+    assert len(record.tables["response_revisions"]) == 2
+    assert len(record.tables["outcomes"]) == 1 and len(record.tables["enrolments"]) == 1
+    assert all("token_hash" not in row for row in record.tables["invitations"])
+    paths = privacy.write_export(record, tmp_path / "out")
+    names = {p.name for p in paths}
+    assert {"learner.json", "identity.csv", "responses.csv", "invitations.csv"} <= names
+    assert people["token_hash"] not in "".join(p.read_text() for p in paths)
+    archive = zipfile.ZipFile(BytesIO(privacy.export_zip(record)))
+    assert set(archive.namelist()) == names
+    with session_scope(engine) as session:
+        events = session.exec(
+            select(AuditEvent).where(AuditEvent.action == "privacy.exported")
+        ).all()
+    assert len(events) == 3 and all(e.object_id == str(people["learner_id"]) for e in events)
+    assert SECRETS["email"] not in json.dumps([e.detail for e in events])
+
+
+def test_an_unknown_or_ambiguous_learner_is_explained(engine: Engine, people: dict) -> None:
+    with session_scope(engine) as session, pytest.raises(NotFound):
+        privacy.find_learner(session, "nobody@example.org")
+    with session_scope(engine) as session:
+        identity = session.get(LearnerIdentity, people["other_id"])
+        assert identity is not None
+        identity.email = SECRETS["email"]
+        session.add(identity)
+    with session_scope(engine) as session, pytest.raises(ValidationProblem, match="2 learners"):
+        privacy.find_learner(session, SECRETS["email"])
+    with session_scope(engine) as session, pytest.raises(ValidationProblem):
+        privacy.find_learner(session, "   ")
+
+
+def test_anonymising_leaves_no_trace_of_the_person_and_keeps_the_statistics(
+    engine: Engine, people: dict
+) -> None:
+    with session_scope(engine) as session:
+        before = _aggregates(session)
+    with session_scope(engine) as session:
+        report = privacy.erase_learner(
+            session, learner_id=people["learner_id"], actor="cli:test", mode="anonymise"
+        )
+    assert report.rows_deleted == 2  # identity and external id
+    assert report.answers_removed == 3 * 3  # three free-text answers, response + 2 revisions
+    with session_scope(engine) as session:
+        assert _aggregates(session) == before
+        everything = _text_values(session)
+        for value in (*SECRETS.values(), people["ref"], people["token_hash"]):
+            assert value not in everything, value
+        assert "other comments" in everything  # the other learner is untouched
+        learner = session.get(Learner, people["learner_id"])
+        assert learner is not None and learner.erased_at is not None
+        response = session.exec(
+            select(Response).where(Response.invitation_id == people["invitation_id"])
+        ).one()
+        assert response.answers == {"activity": "employed_full_time", "country": "ES"}
+        [event] = session.exec(
+            select(AuditEvent).where(AuditEvent.action == "privacy.erased")
+        ).all()
+        assert event.detail and event.detail["mode"] == "anonymise"
+
+
+def test_delete_mode_removes_every_row_of_the_learner(engine: Engine, people: dict) -> None:
+    with session_scope(engine) as session:
+        privacy.erase_learner(
+            session, learner_id=people["learner_id"], actor="cli:test", mode="delete"
+        )
+    with session_scope(engine) as session:
+        for table in SQLModel.metadata.sorted_tables:
+            if "learner_id" in table.columns:
+                left = session.execute(
+                    sa.select(sa.func.count())
+                    .select_from(table)
+                    .where(table.c.learner_id == people["learner_id"])
+                ).scalar_one()
+                assert left == 0, table.name
+        assert session.get(Learner, people["learner_id"]) is None
+        assert (
+            session.execute(sa.select(sa.func.count()).select_from(ResponseRevision)).scalar_one()
+            == 2
+        )
+        assert session.get(Learner, people["other_id"]) is not None
+        everything = _text_values(session)
+        for value in (*SECRETS.values(), people["ref"], people["token_hash"]):
+            assert value not in everything, value
+
+
+def test_withdrawing_consent_erases_through_the_same_path(
+    engine: Engine, people: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OUTCOMES_ERASURE_MODE", "anonymise")
+    with session_scope(engine) as session:
+        report = privacy.withdraw_consent(session, people["invitation_id"], actor="graduate")
+    assert report.mode == "anonymise"
+    with session_scope(engine) as session:
+        assert session.get(LearnerIdentity, people["learner_id"]) is None
+        [event] = session.exec(
+            select(AuditEvent).where(AuditEvent.action == "privacy.erased")
+        ).all()
+        assert event.detail and event.detail["reason"] == "consent_withdrawn"
+
+
+def test_purge_erases_only_learners_past_retention(engine: Engine, people: dict) -> None:
+    # Both learners' last award is 2024-07-01.
+    with session_scope(engine) as session:
+        kept = privacy.purge(
+            session, actor="cli:test", older_than_years=2, today=dt.date(2026, 6, 30)
+        )
+    assert kept.learners_erased == 0
+    with session_scope(engine) as session:
+        done = privacy.purge(
+            session,
+            actor="cli:test",
+            older_than_years=2,
+            today=dt.date(2026, 7, 2),
+            mode="anonymise",
+        )
+    assert done.learners_erased == 2
+    with session_scope(engine) as session:
+        assert (
+            session.execute(sa.select(sa.func.count()).select_from(LearnerIdentity)).scalar_one()
+            == 0
+        )
+        assert {e.action for e in session.exec(select(AuditEvent))} >= {
+            "privacy.purged",
+            "privacy.erased",
+        }
+
+
+def test_free_text_is_recognised_by_question_type_and_else_by_shape() -> None:
+    types = privacy.question_types(DEFINITION)
+    assert privacy.is_free_text("job_title", "data-analyst", types)
+    assert not privacy.is_free_text("country", "ES", types)
+    assert not privacy.is_free_text("unknown_key", "employed_full_time", types)
+    assert not privacy.is_free_text("unknown_list", ["a", "b_c"], types)
+    assert privacy.is_free_text("unknown_key", "Ana from Madrid", types)
+    assert not privacy.is_free_text("unknown_number", 42, types)
