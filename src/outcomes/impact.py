@@ -176,7 +176,8 @@ def publishable_metrics(panel: MetricsPanel, policy: DisclosurePolicy) -> Disclo
     return suppress_small_cells(
         table,
         policy,
-        counts=("numerator", "denominator", "n"),
+        # The bases are copies of n: rounded like every other count, never published raw.
+        counts=("numerator", "denominator", "n", "rate_base", "average_n"),
         rates={
             "rate_estimate": "rate_base",
             "rate_ci_low": "rate_base",

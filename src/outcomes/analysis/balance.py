@@ -75,7 +75,7 @@ class CovariateBalance:
 
 
 def _weighted_mean(values: FloatArray, weights: FloatArray) -> FloatArray:
-    return np.asarray((weights[:, None] * values).sum(axis=0) / weights.sum(), dtype=np.float64)
+    return np.asarray(weights @ values / weights.sum(), dtype=np.float64)
 
 
 def balance_table(
@@ -101,16 +101,21 @@ def balance_table(
     -------
     tuple of CovariateBalance
     """
-    x_t, x_c = raw[treated], raw[~treated]
-    mean_t, mean_c = x_t.mean(axis=0), x_c.mean(axis=0)
-    pooled_sd = np.sqrt((x_t.var(axis=0) + x_c.var(axis=0)) / 2)
+    # Group moments as matrix-vector products: no copies of the n x k matrix per group.
+    in_t = treated.astype(np.float64)
+    in_c = 1.0 - in_t
+    squares = raw * raw
+    mean_t, mean_c = _weighted_mean(raw, in_t), _weighted_mean(raw, in_c)
+    var_t = np.maximum(_weighted_mean(squares, in_t) - mean_t**2, 0.0)
+    var_c = np.maximum(_weighted_mean(squares, in_c) - mean_c**2, 0.0)
+    pooled_sd = np.sqrt((var_t + var_c) / 2)
     with np.errstate(divide="ignore", invalid="ignore"):
         before = (mean_t - mean_c) / pooled_sd
         if weights is None:
             after = before
         else:
             after = (
-                _weighted_mean(x_t, weights[treated]) - _weighted_mean(x_c, weights[~treated])
+                _weighted_mean(raw, weights * in_t) - _weighted_mean(raw, weights * in_c)
             ) / pooled_sd
     # A covariate constant within both groups has no SD; equal means are then balanced.
     before = np.where((pooled_sd == 0) & (mean_t == mean_c), 0.0, before)

@@ -229,7 +229,7 @@ def _estimate_effect(
     models: list[OutcomeModel] = []
 
     def mean_rows(values: NDArray[np.float64]) -> NDArray[np.float64]:
-        return np.asarray((values[:, None] * x).sum(axis=0) / n, dtype=np.float64)
+        return np.asarray(values @ x / n, dtype=np.float64)
 
     if method == "regression":
         m1 = fit_outcome_model(x, y, treated, binary, "holders")

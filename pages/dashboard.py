@@ -1,0 +1,116 @@
+"""Impact dashboard: outcomes by programme, holders versus comparable non-completers, trends."""
+
+import streamlit as st
+
+from outcomes import charts
+from outcomes.config import get_settings
+from outcomes.dashboard import HEADLINE_METRICS, WAVES, build_dashboard
+from outcomes.db import session_scope
+from outcomes.errors import OutcomesError
+from outcomes.impact import OUTCOMES
+from outcomes.webapp import get_engine, guard, show_error
+
+viewer = guard("dashboard")
+st.title("Impact")
+
+controls = st.columns([2, 2, 2, 1])
+wave = controls[0].selectbox("Wave", list(WAVES), index=1, format_func=WAVES.__getitem__)
+programme = st.session_state.get("dashboard_programme")
+outcome = controls[2].selectbox(
+    "Outcome", list(OUTCOMES), format_func=OUTCOMES.__getitem__, key="dashboard_outcome"
+)
+method = controls[3].selectbox("Method", ["aipw", "ipw", "regression", "naive"])
+
+try:
+    with session_scope(get_engine()) as session:
+        board = build_dashboard(
+            session,
+            get_settings(),
+            role=viewer.audience,
+            user_id=viewer.user_id,
+            wave_months=wave,
+            programme=programme,
+            outcome=outcome,
+            method=method,
+        )
+except OutcomesError as exc:
+    show_error(exc)
+    st.stop()
+
+if board.programmes:
+    controls[1].selectbox(
+        "Programme",
+        board.programmes,
+        index=board.programmes.index(board.programme) if board.programme else 0,
+        key="dashboard_programme",
+    )
+
+outcomes_tab, impact_tab, trend_tab, job_tab = st.tabs(
+    ["Outcomes by programme", "Holders vs non-completers", "Cohort trend", "Time to first job"]
+)
+
+with outcomes_tab:
+    st.caption("Credential holders only. Every figure has its n and a 95% interval.")
+    if board.metrics.value is None:
+        st.warning(board.metrics.refusal)
+    else:
+        table = board.metrics.value
+        if board.disclosure_statement:
+            st.info(board.disclosure_statement)
+        headline = table[table["metric"].isin(HEADLINE_METRICS)]
+        if not board.suppressed:
+            rates = headline[headline["metric"] == "fulltime_employment_rate"]
+            st.altair_chart(
+                charts.rate_with_intervals(
+                    rates, category="programme", title="Full-time employment rate"
+                ),
+                width="stretch",
+            )
+        st.dataframe(headline, hide_index=True, width="stretch")
+        with st.expander("Every metric, with its definition and interval method"):
+            st.dataframe(table, hide_index=True, width="stretch")
+
+with impact_tab:
+    if board.comparison.value is None:
+        st.warning(board.comparison.refusal)
+    else:
+        result = board.comparison.value
+        st.subheader(board.headline() or "")
+        st.altair_chart(
+            charts.covariate_balance(board.balance_frame(), title="Covariate balance"),
+            width="stretch",
+        )
+        st.caption(
+            "Standardised mean differences (What Works Clearinghouse): ≤ 0.05 fine, "
+            "0.05–0.25 needs adjustment, > 0.25 not comparable."
+        )
+        st.json(result.to_dict()["overlap"], expanded=False)
+
+with trend_tab:
+    if board.trend.value is None:
+        st.warning(board.trend.refusal)
+    else:
+        st.altair_chart(
+            charts.trend_by_cohort(
+                board.trend.value, title=f"{board.programme}: full-time employment by cohort"
+            ),
+            width="stretch",
+        )
+        st.dataframe(board.trend.value, hide_index=True)
+
+with job_tab:
+    if board.time_to_job.value is None:
+        st.warning(board.time_to_job.refusal)
+    else:
+        curves = board.time_to_job.value
+        st.altair_chart(
+            charts.time_to_first_job(curves.to_frame(), title="Share in work since award"),
+            width="stretch",
+        )
+        for curve in curves.curves:
+            st.write(
+                f"{curve.group}: median {curve.median:.1f} months "
+                f"(95% CI {curve.median_low:.1f}–{curve.median_high:.1f}), n = {curve.n}"
+            )
+        if curves.logrank_p_value is not None:
+            st.caption(f"Log-rank test p = {curves.logrank_p_value:.3g}")

@@ -1,0 +1,213 @@
+"""The impact dashboard as one service call: every section computed, or refused with a reason.
+
+Managers and administrators see the metrics as computed; reviewers see them only after
+``impact.publishable_metrics`` (disclosure control). A section that cannot be computed
+defensibly carries the analysis layer's one-sentence refusal instead of a number.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from outcomes import queries
+from outcomes.analysis.compare import ComparisonResult
+from outcomes.analysis.disclosure import DisclosurePolicy
+from outcomes.analysis.survival import KaplanMeierResult, kaplan_meier
+from outcomes.analysis.trends import rate_by_cohort
+from outcomes.config import Settings
+from outcomes.errors import OutcomesError
+from outcomes.impact import (
+    OUTCOMES,
+    comparison_from_database,
+    metrics_from_database,
+    prepare_comparison_frame,
+    publishable_metrics,
+)
+from outcomes.models import Programme
+from outcomes.staff import programme_scope
+
+WAVES = {0: "At award (exit survey)", 6: "6 months after award", 36: "36 months after award"}
+HEADLINE_METRICS = (
+    "response_rate",
+    "knowledge_rate",
+    "career_outcomes_rate",
+    "fulltime_employment_rate",
+    "overall_employment_rate",
+    "salary_p50",
+    "satisfaction_agree",
+    "nps",
+)
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Section(Generic[T]):
+    """A computed part of the dashboard, or the reason it could not be computed."""
+
+    value: T | None
+    refusal: str | None = None
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    """Everything the impact page shows for one wave and one programme."""
+
+    wave_months: int
+    programme: str | None
+    programmes: tuple[str, ...]
+    suppressed: bool
+    metrics: Section[pd.DataFrame]
+    disclosure_statement: str | None
+    comparison: Section[ComparisonResult]
+    trend: Section[pd.DataFrame]
+    time_to_job: Section[KaplanMeierResult]
+    outcome_label: str = "employed full-time"
+
+    def balance_frame(self) -> pd.DataFrame:
+        """Covariate balance of the comparison (covariate, smd_before, smd_after)."""
+        result = self.comparison.value
+        rows = (
+            []
+            if result is None
+            else [row.to_dict() | {"covariate": row.covariate} for row in result.balance]
+        )
+        return pd.DataFrame(rows, columns=["covariate", "smd_before", "smd_after"])
+
+    def headline(self) -> str | None:
+        """The comparison as a sentence a manager can act on."""
+        result = self.comparison.value
+        if result is None or self.programme is None:
+            return None
+        more = result.estimate >= 0
+        if result.outcome_kind == "binary":
+            change = (
+                f"{abs(result.estimate) * 100:.1f} percentage points "
+                f"{'more' if more else 'less'} likely to be {self.outcome_label}"
+            )
+        else:
+            change = (
+                f"paid about {abs(result.estimate) * 100:.1f}% {'more' if more else 'less'} "
+                "(difference in log full-time salary × 100)"
+            )
+        return (
+            f"Holders of {self.programme} were {change} "
+            f"{WAVES.get(self.wave_months, '').lower()} than comparable non-completers "
+            f"(95% CI {result.ci_low * 100:+.1f} to {result.ci_high * 100:+.1f}; "
+            f"{result.method.upper()}, {result.estimand.upper()}; "
+            f"n = {result.n_treated} holders, {result.n_control} non-completers)."
+        )
+
+
+def programme_codes(session: Session, scope: set[int] | None) -> tuple[str, ...]:
+    """Codes of the programmes a viewer may see (``None``: every programme)."""
+    table = Programme.__table__  # type: ignore[attr-defined]
+    statement = sa.select(table.c.code).order_by(table.c.code)
+    if scope is not None:
+        statement = statement.where(table.c.id.in_(sorted(scope)))
+    return tuple(session.execute(statement).scalars())
+
+
+def _section(compute: Any, *args: Any, **kwargs: Any) -> Section[Any]:
+    try:
+        return Section(compute(*args, **kwargs))
+    except OutcomesError as exc:
+        return Section(None, str(exc))
+
+
+def _trend(session: Session, settings: Settings, programme: str, wave: int) -> pd.DataFrame:
+    frame = queries.analysis_frame(
+        session=session, wave_months=wave, programme_codes=[programme], treated=True
+    )
+    prepared = prepare_comparison_frame(
+        frame, outcome="employed_full_time", fulltime_hours=settings.fulltime_hours
+    )
+    return rate_by_cohort(prepared, "employed_full_time", "cohort").to_frame()
+
+
+def _time_to_job(session: Session, programme: str, wave: int) -> KaplanMeierResult:
+    frame = queries.analysis_frame(session=session, wave_months=wave, programme_codes=[programme])
+    known = frame[frame["months_to_first_job"].notna()].copy()
+    known["duration"] = known["months_to_first_job"].astype("float64")
+    censored = known["job_search_censored"].fillna(False).astype(bool)
+    known["event"] = (~censored).astype(int)
+    known["group"] = np.where(known["treated"], "holders", "non-completers")
+    return kaplan_meier(known, "duration", "event", "group")
+
+
+def build_dashboard(
+    session: Session,
+    settings: Settings,
+    *,
+    role: str,
+    user_id: int | None,
+    wave_months: int = 6,
+    programme: str | None = None,
+    outcome: str = "employed_full_time",
+    method: str = "aipw",
+) -> Dashboard:
+    """Compute the dashboard for a viewer: their programmes, one wave, one programme."""
+    scope = programme_scope(session, user_id) if role == "manager" and user_id else None
+    codes = programme_codes(session, scope)
+    chosen = programme if programme in codes else (codes[0] if codes else None)
+    suppressed = role == "reviewer"
+    statement = None
+    try:
+        panel = metrics_from_database(
+            session,
+            settings,
+            group_by=("programme",),
+            wave_months=wave_months,
+            programme_ids=scope,
+        )
+        if suppressed:
+            published = publishable_metrics(panel, DisclosurePolicy.from_settings(settings))
+            table, statement = published.published, published.statement()
+        else:
+            table = panel.to_frame()
+        metrics: Section[pd.DataFrame] = Section(table)
+    except OutcomesError as exc:
+        metrics = Section(None, str(exc))
+    if chosen is None:
+        none = "No programme is visible to you."
+        return Dashboard(
+            wave_months,
+            None,
+            codes,
+            suppressed,
+            metrics,
+            statement,
+            Section(None, none),
+            Section(None, none),
+            Section(None, none),
+        )
+    comparison: Section[ComparisonResult] = _section(
+        comparison_from_database,
+        session,
+        settings,
+        programme=chosen,
+        wave_months=wave_months,
+        outcome=outcome,
+        method=method,
+    )
+    trend: Section[pd.DataFrame] = _section(_trend, session, settings, chosen, wave_months)
+    survival: Section[KaplanMeierResult] = _section(_time_to_job, session, chosen, wave_months)
+    return Dashboard(
+        wave_months,
+        chosen,
+        codes,
+        suppressed,
+        metrics,
+        statement,
+        comparison,
+        trend,
+        survival,
+        outcome_label=OUTCOMES.get(outcome, outcome).split(" (")[0],
+    )

@@ -1,0 +1,101 @@
+"""The impact dashboard tells each role what it may know about the demo institution."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from outcomes.db import make_engine, session_scope
+from outcomes.demo import generate_demo
+from outcomes.migrate import upgrade
+from outcomes.sessions import StaffSession
+from outcomes.sessions import now as clock_now
+from outcomes.staff import create_staff_user
+from tests.conftest import REPO_ROOT
+
+PAGE = str(REPO_ROOT / "pages" / "dashboard.py")
+PASSWORD = "purple lantern over the harbour"
+
+
+@pytest.fixture(scope="module")
+def demo_database(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, int]]:
+    path = tmp_path_factory.mktemp("dashboard") / "outcomes.db"
+    engine = make_engine(f"sqlite:///{path}")
+    upgrade(engine)
+    generate_demo(engine, learners=3000, seed=5)
+    ids = {}
+    with session_scope(engine) as session:
+        for name, role, scope in (
+            ("manager", "manager", None),
+            ("scoped", "manager", ["MC-CYBER"]),
+            ("reviewer", "reviewer", None),
+        ):
+            user = create_staff_user(
+                session,
+                email=f"{name}@example.org",
+                role=role,
+                password=PASSWORD,
+                actor="test",
+                programme_codes=scope,
+            )
+            ids[name] = user.id or 0
+    engine.dispose()
+    return path, ids
+
+
+def open_dashboard(
+    monkeypatch: pytest.MonkeyPatch, database: tuple[Path, dict[str, int]], who: str
+) -> AppTest:
+    path, ids = database
+    monkeypatch.setenv("OUTCOMES_DATABASE_URL", f"sqlite:///{path}")
+    role = "reviewer" if who == "reviewer" else "manager"
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    moment = clock_now()
+    at.session_state["staff"] = StaffSession(ids[who], role, f"{who}@example.org", moment, moment)
+    return at.run()
+
+
+def test_a_manager_reads_the_impact_of_a_programme_in_one_sentence(
+    monkeypatch: pytest.MonkeyPatch, demo_database: tuple[Path, dict[str, int]]
+) -> None:
+    at = open_dashboard(monkeypatch, demo_database, "manager")
+    assert not at.exception, at.exception
+    headline = at.subheader[0].value
+    assert headline.startswith("Holders of MC-AUTOM were")
+    assert "than comparable non-completers (95% CI" in headline
+    assert "AIPW, ATT" in headline
+    programmes = at.selectbox(key="dashboard_programme").options
+    assert len(programmes) == 11
+    table = at.dataframe[0].value
+    assert set(table["metric"]) >= {"response_rate", "fulltime_employment_rate", "salary_p50"}
+    assert table["ci_low"].le(table["estimate"]).all()
+
+
+def test_a_manager_limited_to_one_programme_sees_only_that_programme(
+    monkeypatch: pytest.MonkeyPatch, demo_database: tuple[Path, dict[str, int]]
+) -> None:
+    at = open_dashboard(monkeypatch, demo_database, "scoped")
+    assert not at.exception, at.exception
+    assert at.selectbox(key="dashboard_programme").options == ["MC-CYBER"]
+    assert set(at.dataframe[0].value["programme"]) == {"MC-CYBER"}
+    assert at.subheader[0].value.startswith("Holders of MC-CYBER were")
+
+
+def test_a_reviewer_sees_only_suppressed_aggregates(
+    monkeypatch: pytest.MonkeyPatch, demo_database: tuple[Path, dict[str, int]]
+) -> None:
+    at = open_dashboard(monkeypatch, demo_database, "reviewer")
+    assert not at.exception, at.exception
+    statement = at.info[0].value
+    assert "rounded" in statement.lower()
+    table = at.dataframe[0].value
+    for column in ("numerator", "denominator", "n", "rate_base", "average_n"):
+        published = table[column].dropna().to_numpy(dtype=float)
+        assert np.all(published % 5 == 0), column
+    shown_rates = table[table["rate_estimate"].notna()]
+    assert (shown_rates["rate_base"] >= 20).all(), "no rate is published on a base under 22.5"
+    shown_averages = table[table["average_estimate"].notna()]
+    assert (shown_averages["average_n"] >= 10).all(), "no average is published on n <= 7"
