@@ -207,5 +207,3 @@ def metrics(
     else:
         with pd.option_context("display.max_rows", None, "display.width", 200):
             typer.echo(table.to_string(index=False))
-
-
