@@ -114,3 +114,28 @@ with job_tab:
             )
         if curves.logrank_p_value is not None:
             st.caption(f"Log-rank test p = {curves.logrank_p_value:.3g}")
+
+nonresponse_tab, pairs_tab = st.tabs(["Non-response", "Programme vs programme"])
+with nonresponse_tab:
+    if board.nonresponse.value is None:
+        st.warning(board.nonresponse.refusal)
+    else:
+        view = board.nonresponse.value
+        st.write(view.summary)
+        st.caption(
+            "Full-time employment of respondents, unweighted beside weighted (Wilson intervals; "
+            "the weighted one on the Kish effective sample size)."
+        )
+        st.dataframe(view.rates, hide_index=True, width="stretch")
+        if not board.suppressed:
+            with st.expander("Respondents vs non-respondents on what the records know"):
+                st.dataframe(view.attrition, hide_index=True, width="stretch")
+with pairs_tab:
+    if board.programme_pairs.value is None:
+        st.warning(board.programme_pairs.refusal)
+    else:
+        st.caption(
+            "Full-time employment of holders, every programme against every other; p-values "
+            "adjusted by Holm's method (family-wise error rate)."
+        )
+        st.dataframe(board.programme_pairs.value, hide_index=True, width="stretch")

@@ -201,9 +201,90 @@ def metrics(
         typer.echo(result.statement(), err=True)
     else:
         table = panel.to_frame().drop(columns=["definition"])
+    _print_table(table, as_json)
+
+
+def _database_session():  # type: ignore[no-untyped-def]
+    from outcomes.config import get_settings
+    from outcomes.db import make_engine, session_scope
+    from outcomes.migrate import check_current
+
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    check_current(engine)
+    return settings, session_scope(engine)
+
+
+def _print_table(table: pd.DataFrame, as_json: bool) -> None:
     if as_json:
         records = [{k: _clean(v) for k, v in row.items()} for row in table.to_dict("records")]
         typer.echo(json.dumps(records, indent=1, default=str))
     else:
         with pd.option_context("display.max_rows", None, "display.width", 200):
             typer.echo(table.to_string(index=False))
+
+
+@app.command("nonresponse")
+def nonresponse(
+    wave: Annotated[int, typer.Option(help="Months after award of the wave.")] = 6,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Respondents vs non-respondents, and full-time rates unweighted beside raked."""
+    from outcomes.impact import nonresponse_report
+
+    settings, scope = _database_session()
+    with scope as session:
+        report = nonresponse_report(session, settings, wave_months=wave)
+    raking = report.raking
+    summary = {
+        "respondents": report.attrition.n_respondents,
+        "non_respondents": report.attrition.n_non_respondents,
+        "margins": list(report.margins),
+        "design_effect": raking.design_effect,
+        "effective_n": raking.effective_n,
+        "converged": raking.converged,
+        "max_weight_ratio": raking.max_weight_ratio,
+        "trimmed": raking.trimmed,
+    }
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "summary": {k: _clean(v) for k, v in summary.items()},
+                    "attrition": report.attrition.to_frame().to_dict("records"),
+                    "rates": report.rates.to_dict("records"),
+                },
+                indent=1,
+                default=_clean,
+            )
+        )
+        return
+    typer.echo(
+        f"{summary['respondents']} respondents, {summary['non_respondents']} non-respondents; "
+        f"raked to {', '.join(report.margins)}: design effect {raking.design_effect:.3f}, "
+        f"effective n {raking.effective_n:.0f}, largest weight {raking.max_weight_ratio:.2f}× "
+        "the mean."
+    )
+    typer.echo("\nRespondents vs non-respondents (standardised differences):")
+    _print_table(report.attrition.to_frame(), False)
+    typer.echo("\nFull-time employment of respondents, unweighted and weighted:")
+    _print_table(report.rates, False)
+
+
+@app.command("programmes")
+def programmes(
+    wave: Annotated[int, typer.Option(help="Months after award of the wave.")] = 6,
+    correction: Annotated[
+        str, typer.Option(help="holm (family-wise, default) or bh (false discovery rate).")
+    ] = "holm",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON records.")] = False,
+) -> None:
+    """Every programme against every other on full-time employment, corrected for many tests."""
+    from outcomes.impact import programme_differences
+
+    settings, scope = _database_session()
+    with scope as session:
+        result = programme_differences(session, settings, wave_months=wave, correction=correction)
+    if not as_json:
+        typer.echo(f"Correction for multiple comparisons: {result.correction}.")
+    _print_table(result.to_frame(), as_json)

@@ -17,7 +17,7 @@ from sqlmodel import Session
 
 from outcomes import queries
 from outcomes.analysis.compare import ComparisonResult
-from outcomes.analysis.disclosure import DisclosurePolicy
+from outcomes.analysis.disclosure import DisclosurePolicy, suppress_small_cells
 from outcomes.analysis.survival import KaplanMeierResult, kaplan_meier
 from outcomes.analysis.trends import rate_by_cohort
 from outcomes.config import Settings
@@ -26,7 +26,9 @@ from outcomes.impact import (
     OUTCOMES,
     comparison_from_database,
     metrics_from_database,
+    nonresponse_report,
     prepare_comparison_frame,
+    programme_differences,
     publishable_metrics,
 )
 from outcomes.models import Programme
@@ -57,6 +59,15 @@ class Section(Generic[T]):
 
 
 @dataclass(frozen=True)
+class NonResponseView:
+    """Non-response as the dashboard shows it (suppressed for reviewers)."""
+
+    summary: str
+    attrition: pd.DataFrame
+    rates: pd.DataFrame
+
+
+@dataclass(frozen=True)
 class Dashboard:
     """Everything the impact page shows for one wave and one programme."""
 
@@ -69,6 +80,8 @@ class Dashboard:
     comparison: Section[ComparisonResult]
     trend: Section[pd.DataFrame]
     time_to_job: Section[KaplanMeierResult]
+    nonresponse: Section[NonResponseView]
+    programme_pairs: Section[pd.DataFrame]
     outcome_label: str = "employed full-time"
 
     def balance_frame(self) -> pd.DataFrame:
@@ -142,6 +155,68 @@ def _time_to_job(session: Session, programme: str, wave: int) -> KaplanMeierResu
     return kaplan_meier(known, "duration", "event", "group")
 
 
+def _nonresponse(
+    session: Session,
+    settings: Settings,
+    wave: int,
+    scope: set[int] | None,
+    policy: DisclosurePolicy | None,
+) -> NonResponseView:
+    report = nonresponse_report(session, settings, wave_months=wave, programme_ids=scope)
+    raking = report.raking
+    summary = (
+        f"{report.attrition.n_respondents} respondents and "
+        f"{report.attrition.n_non_respondents} non-respondents. Respondents were raked to the "
+        f"invited population's {', '.join(report.margins)}: design effect "
+        f"{raking.design_effect:.3f}, effective n {raking.effective_n:.0f}."
+    )
+    rates = report.rates
+    if policy is not None:
+        rates = suppress_small_cells(
+            rates,
+            policy,
+            counts=("n", "successes", "effective_n"),
+            rates={
+                column: "n"
+                for column in (
+                    "unweighted",
+                    "unweighted_low",
+                    "unweighted_high",
+                    "weighted",
+                    "weighted_low",
+                    "weighted_high",
+                )
+            },
+        ).published
+        summary = (
+            f"Respondents were raked to the invited population's {', '.join(report.margins)}; "
+            f"design effect {raking.design_effect:.3f}."
+        )
+    return NonResponseView(summary, report.attrition.to_frame(), rates)
+
+
+def _pairs(
+    session: Session,
+    settings: Settings,
+    wave: int,
+    scope: set[int] | None,
+    policy: DisclosurePolicy | None,
+) -> pd.DataFrame:
+    table = programme_differences(
+        session, settings, wave_months=wave, programme_ids=scope
+    ).to_frame()
+    if policy is not None:
+        rate_columns = ("rate_first", "rate_second", "difference", "ci_low", "ci_high")
+        table["smaller_n"] = table[["n_first", "n_second"]].min(axis=1)
+        table = suppress_small_cells(
+            table,
+            policy,
+            counts=("n_first", "n_second", "smaller_n"),
+            rates=dict.fromkeys(rate_columns, "smaller_n"),
+        ).published
+    return table
+
+
 def build_dashboard(
     session: Session,
     settings: Settings,
@@ -187,6 +262,8 @@ def build_dashboard(
             Section(None, none),
             Section(None, none),
             Section(None, none),
+            Section(None, none),
+            Section(None, none),
         )
     comparison: Section[ComparisonResult] = _section(
         comparison_from_database,
@@ -199,6 +276,11 @@ def build_dashboard(
     )
     trend: Section[pd.DataFrame] = _section(_trend, session, settings, chosen, wave_months)
     survival: Section[KaplanMeierResult] = _section(_time_to_job, session, chosen, wave_months)
+    policy = DisclosurePolicy.from_settings(settings) if suppressed else None
+    nonresponse: Section[NonResponseView] = _section(
+        _nonresponse, session, settings, wave_months, scope, policy
+    )
+    pairs: Section[pd.DataFrame] = _section(_pairs, session, settings, wave_months, scope, policy)
     return Dashboard(
         wave_months,
         chosen,
@@ -209,5 +291,7 @@ def build_dashboard(
         comparison,
         trend,
         survival,
+        nonresponse,
+        pairs,
         outcome_label=OUTCOMES.get(outcome, outcome).split(" (")[0],
     )

@@ -8,6 +8,7 @@ frame travel to Python, and the analysis layer never sees names or e-mails.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -22,6 +23,15 @@ from outcomes.analysis.metrics import (
     eligible_salaries,
     fulltime_mask,
     metrics_from_counts,
+)
+from outcomes.analysis.trends import ProgrammeComparisons, compare_programmes
+from outcomes.analysis.weighting import (
+    AttritionTable,
+    RakingResult,
+    attrition_table,
+    population_margins,
+    rake_weights,
+    weighted_rates,
 )
 from outcomes.config import Settings
 from outcomes.errors import AnalysisRefused, NotFound
@@ -188,4 +198,78 @@ def publishable_metrics(panel: MetricsPanel, policy: DisclosurePolicy) -> Disclo
             "average_ci_low": "average_n",
             "average_ci_high": "average_n",
         },
+    )
+
+
+# --- non-response and programme-vs-programme ------------------------------------------------
+
+RAKING_MARGINS = ("programme", "cohort", "prior_education", "baseline_employment")
+
+
+@dataclass(frozen=True)
+class NonResponseReport:
+    """Who answered, how they differ from who did not, and what weighting changes."""
+
+    attrition: AttritionTable
+    raking: RakingResult
+    rates: pd.DataFrame  # per programme: unweighted next to weighted full-time rate
+    margins: tuple[str, ...]
+
+
+def nonresponse_report(
+    session: Session,
+    settings: Settings,
+    *,
+    wave_months: int = 6,
+    programme_ids: set[int] | None = None,
+) -> NonResponseReport:
+    """Respondents vs non-respondents among holders invited to a wave, and raked rates.
+
+    Respondents are raked to the invited population's margins (programme, cohort, prior
+    education, baseline employment) with weights trimmed at five times the mean; the
+    full-time employment rate is then shown unweighted next to weighted, with the design
+    effect and effective n (HESA found little gain from weighting, hence both views).
+    """
+    frame = queries.analysis_frame(
+        session=session, wave_months=wave_months, treated=True, programme_ids=programme_ids
+    )
+    if frame.empty:
+        raise NotFound(f"No holders were invited to a wave at {wave_months} months.")
+    frame["cohort"] = frame["cohort"].astype("string")
+    attrition = attrition_table(frame, responded="responded")
+    respondents = frame[frame["responded"]].copy()
+    for column in ("prior_education", "baseline_employment"):
+        frame[column] = pool_rare_categories(frame[column], frame["responded"].astype(int))
+        respondents[column] = frame.loc[respondents.index, column]
+    raking = rake_weights(respondents, population_margins(frame, RAKING_MARGINS))
+    respondents["weight"] = raking.weights.to_numpy()
+    prepared = prepare_comparison_frame(
+        respondents, outcome="employed_full_time", fulltime_hours=settings.fulltime_hours
+    )
+    rates = weighted_rates(prepared, "employed_full_time", "weight", group_by=("programme",))
+    return NonResponseReport(attrition, raking, rates, RAKING_MARGINS)
+
+
+def programme_differences(
+    session: Session,
+    settings: Settings,
+    *,
+    wave_months: int = 6,
+    correction: str = "holm",
+    programme_ids: set[int] | None = None,
+) -> ProgrammeComparisons:
+    """Full-time employment of holders, every programme against every other, corrected."""
+    frame = queries.analysis_frame(
+        session=session, wave_months=wave_months, treated=True, programme_ids=programme_ids
+    )
+    prepared = prepare_comparison_frame(
+        frame, outcome="employed_full_time", fulltime_hours=settings.fulltime_hours
+    )
+    if correction not in ("holm", "bh"):
+        raise AnalysisRefused(f"Unknown correction '{correction}': use holm or bh.")
+    return compare_programmes(
+        prepared,
+        "employed_full_time",
+        "programme",
+        correction=correction,  # type: ignore[arg-type]
     )

@@ -72,6 +72,13 @@ def test_a_manager_reads_the_impact_of_a_programme_in_one_sentence(
     table = at.dataframe[0].value
     assert set(table["metric"]) >= {"response_rate", "fulltime_employment_rate", "salary_p50"}
     assert table["ci_low"].le(table["estimate"]).all()
+    frames = [frame.value for frame in at.dataframe]
+    rates = next(f for f in frames if "weighted" in f.columns)
+    assert {"unweighted", "weighted", "design_effect", "effective_n"} <= set(rates.columns)
+    assert any("std_difference" in f.columns for f in frames), "the attrition table is shown"
+    pairs = next(f for f in frames if "p_adjusted" in f.columns)
+    assert len(pairs) == 11 * 10 // 2
+    assert any("Holm" in caption.value for caption in at.caption)
 
 
 def test_a_manager_limited_to_one_programme_sees_only_that_programme(
@@ -97,5 +104,9 @@ def test_a_reviewer_sees_only_suppressed_aggregates(
         assert np.all(published % 5 == 0), column
     shown_rates = table[table["rate_estimate"].notna()]
     assert (shown_rates["rate_base"] >= 20).all(), "no rate is published on a base under 22.5"
+    frames = [frame.value for frame in at.dataframe]
+    rates = next(f for f in frames if "weighted" in f.columns)
+    assert np.all(rates["n"].dropna().to_numpy(dtype=float) % 5 == 0)
+    assert not any("std_difference" in f.columns for f in frames), "no per-level attrition"
     shown_averages = table[table["average_estimate"].notna()]
     assert (shown_averages["average_n"] >= 10).all(), "no average is published on n <= 7"

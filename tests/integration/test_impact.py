@@ -106,3 +106,24 @@ def test_pooled_over_programmes_adjustment_removes_the_selection_on_observables(
     assert 0 < adjusted.estimate < truth < naive.estimate
     worst = max(abs(row.smd_after) for row in adjusted.balance)
     assert worst < 0.1, pd.DataFrame([r.to_dict() for r in adjusted.balance])
+
+
+def test_raked_respondents_reproduce_the_invited_population_margins(engine: sa.Engine) -> None:
+    from outcomes.impact import RAKING_MARGINS, nonresponse_report, programme_differences
+
+    generate_demo(engine, learners=1500, seed=3)
+    with session_scope(engine) as session:
+        report = nonresponse_report(session, SETTINGS, wave_months=6)
+        invited = analysis_frame(session=session, wave_months=6, treated=True)
+        pairs = programme_differences(session, SETTINGS, wave_months=6, correction="bh")
+    assert report.raking.converged
+    assert report.attrition.n_respondents == int(invited["responded"].sum())
+    assert report.attrition.n_respondents + report.attrition.n_non_respondents == len(invited)
+    weights = report.raking.weights
+    assert weights.sum() == pytest.approx(len(invited), rel=1e-6)
+    assert report.margins == RAKING_MARGINS
+    by_programme = report.rates.set_index("programme")
+    assert (by_programme["design_effect"] >= 1).all()
+    assert (by_programme["effective_n"] <= by_programme["n"] + 1e-9).all()
+    assert pairs.correction == "Benjamini–Hochberg"
+    assert (pairs.to_frame()["p_adjusted"] >= pairs.to_frame()["p_value"] - 1e-12).all()
