@@ -45,8 +45,15 @@ if board.programmes:
         key="dashboard_programme",
     )
 
-outcomes_tab, impact_tab, trend_tab, job_tab = st.tabs(
-    ["Outcomes by programme", "Holders vs non-completers", "Cohort trend", "Time to first job"]
+outcomes_tab, impact_tab, trend_tab, job_tab, nonresponse_tab, pairs_tab = st.tabs(
+    [
+        "Outcomes by programme",
+        "Holders vs non-completers",
+        "Cohort trend",
+        "Time to first job",
+        "Non-response",
+        "Programme vs programme",
+    ]
 )
 
 with outcomes_tab:
@@ -84,7 +91,9 @@ with impact_tab:
             "Standardised mean differences (What Works Clearinghouse): ≤ 0.05 fine, "
             "0.05–0.25 needs adjustment, > 0.25 not comparable."
         )
-        st.json(result.to_dict()["overlap"], expanded=False)
+        st.write(board.overlap_sentence())
+        for note in result.notes:
+            st.info(note)
 
 with trend_tab:
     if board.trend.value is None:
@@ -114,8 +123,6 @@ with job_tab:
             )
         if curves.logrank_p_value is not None:
             st.caption(f"Log-rank test p = {curves.logrank_p_value:.3g}")
-
-nonresponse_tab, pairs_tab = st.tabs(["Non-response", "Programme vs programme"])
 with nonresponse_tab:
     if board.nonresponse.value is None:
         st.warning(board.nonresponse.refusal)

@@ -27,7 +27,7 @@ def rate_with_intervals(
     """Points with 95 % interval bars, one per category (e.g. programme)."""
     axis_format = ".0%" if as_percent else ",.0f"
     base = alt.Chart(frame, title=title).encode(
-        y=alt.Y(f"{category}:N", title=None, sort=None),
+        y=alt.Y(f"{category}:N", title=None, sort=None, axis=alt.Axis(labelLimit=320)),
         tooltip=[
             alt.Tooltip(f"{category}:N"),
             alt.Tooltip(f"{estimate}:Q", format=".1%" if as_percent else ",.0f"),
@@ -97,7 +97,7 @@ def covariate_balance(frame: pd.DataFrame, *, title: str = "") -> alt.Chart:
         .mark_point(filled=True, size=60)
         .encode(
             x=alt.X("smd:Q", title="standardised mean difference"),
-            y=alt.Y("covariate:N", title=None, sort=None),
+            y=alt.Y("covariate:N", title=None, sort=None, axis=alt.Axis(labelLimit=320)),
             color=alt.Color("when:N", title=None, sort=["before", "after"]),
             tooltip=["covariate:N", "when:N", alt.Tooltip("smd:Q", format="+.3f")],
         )

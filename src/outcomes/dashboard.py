@@ -94,6 +94,22 @@ class Dashboard:
         )
         return pd.DataFrame(rows, columns=["covariate", "smd_before", "smd_after"])
 
+    def overlap_sentence(self) -> str:
+        """Propensity-score overlap of the comparison, in words."""
+        result = self.comparison.value
+        if result is None or result.overlap is None:
+            return "No propensity model was fitted, so overlap was not assessed."
+        o = result.overlap
+        return (
+            f"Propensity scores range {o.propensity_min_treated:.2f}–"
+            f"{o.propensity_max_treated:.2f} among holders and {o.propensity_min_control:.2f}–"
+            f"{o.propensity_max_control:.2f} among non-completers; "
+            f"{o.n_outside_common_support} graduates fall outside the common support and "
+            f"{o.n_trimmed} were trimmed. Weighted, the comparison group counts as "
+            f"{o.effective_n_control:.0f} graduates (Kish effective sample size of "
+            f"{result.n_control})."
+        )
+
     def headline(self) -> str | None:
         """The comparison as a sentence a manager can act on."""
         result = self.comparison.value

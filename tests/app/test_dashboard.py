@@ -72,6 +72,7 @@ def test_a_manager_reads_the_impact_of_a_programme_in_one_sentence(
     table = at.dataframe[0].value
     assert set(table["metric"]) >= {"response_rate", "fulltime_employment_rate", "salary_p50"}
     assert table["ci_low"].le(table["estimate"]).all()
+    assert any("Propensity scores range" in block.value for block in at.markdown)
     frames = [frame.value for frame in at.dataframe]
     rates = next(f for f in frames if "weighted" in f.columns)
     assert {"unweighted", "weighted", "design_effect", "effective_n"} <= set(rates.columns)
