@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import sqlite3
 import statistics
 import sys
@@ -145,7 +146,7 @@ def demo_database(learners: int) -> Path:
 
 
 FLOOR_COUNTS_SQL = """
-SELECT p.code AS programme, CAST(strftime('%Y', e.ended_on) AS INTEGER) AS cohort,
+SELECT p.code AS programme, {cohort} AS cohort,
   count(*) AS graduates,
   sum(CASE WHEN r.status = 'complete' THEN 1 ELSE 0 END) AS responded,
   sum(CASE WHEN r.status = 'partial' THEN 1 ELSE 0 END) AS partial,
@@ -175,7 +176,7 @@ GROUP BY 1, 2
 """
 
 FLOOR_SALARIES_SQL = """
-SELECT p.code, CAST(strftime('%Y', e.ended_on) AS INTEGER), o.activity, o.hours_per_week,
+SELECT p.code, {cohort}, o.activity, o.hours_per_week,
        o.salary_annual, o.salary_excluded
 FROM invitation i
 JOIN enrolment e ON e.id = i.enrolment_id
@@ -186,7 +187,11 @@ WHERE e.ended_on IS NOT NULL AND o.salary_annual IS NOT NULL
 """
 
 
-def floor_metrics_sql() -> str:
+SQLITE_YEAR = "CAST(strftime('%Y', e.ended_on) AS INTEGER)"
+POSTGRES_YEAR = "CAST(extract(year FROM e.ended_on) AS INTEGER)"
+
+
+def floor_metrics_sql(cohort: str = SQLITE_YEAR) -> str:
     """The same aggregation written by hand as one SQL query."""
     from outcomes.analysis.metrics import ACTIVITY_CODES, LIKERT_ITEMS
 
@@ -199,26 +204,55 @@ def floor_metrics_sql() -> str:
         f"sum(CASE WHEN o.{item} >= 4 THEN 1 ELSE 0 END) AS n_{item}_agree"
         for item in LIKERT_ITEMS
     )
-    return FLOOR_COUNTS_SQL.format(activity_counts=activity, likert_counts=likert)
+    return FLOOR_COUNTS_SQL.format(activity_counts=activity, likert_counts=likert, cohort=cohort)
 
 
-def bench_metrics(learners: int) -> Outcome:
+def demo_url(learners: int, database_url: str | None) -> str:
+    """The URL of the benchmark's demo database, generated on first use."""
+    if database_url is None:
+        return f"sqlite:///{demo_database(learners)}"
+    from outcomes.db import make_engine
+    from outcomes.demo import generate_demo
+    from outcomes.firstrun import database_is_empty
+    from outcomes.migrate import upgrade
+
+    engine = make_engine(database_url)
+    upgrade(engine)
+    if database_is_empty(engine):
+        print(f"Generating a demo database of {learners:,} learners at {database_url}...")
+        generate_demo(engine, learners=learners, seed=SEED)
+    engine.dispose()
+    return database_url
+
+
+def bench_metrics(learners: int, database_url: str | None = None) -> Outcome:
     """The full metrics panel by programme × cohort vs the same counts as one raw SQL query."""
+    import sqlalchemy as sa
+
     from outcomes.config import get_settings
     from outcomes.db import make_engine, session_scope
     from outcomes.impact import metrics_from_database
 
-    path = demo_database(learners)
-    raw = sqlite3.connect(path)
-    responses = raw.execute("SELECT count(*) FROM response").fetchone()[0]
-    rows = raw.execute("SELECT count(*) FROM invitation").fetchone()[0]
-    sql = floor_metrics_sql()
+    url = demo_url(learners, database_url)
+    engine = make_engine(url)
+    postgres = engine.dialect.name == "postgresql"
+    counts_sql = floor_metrics_sql(POSTGRES_YEAR if postgres else SQLITE_YEAR)
+    salaries_sql = FLOOR_SALARIES_SQL.format(cohort=POSTGRES_YEAR if postgres else SQLITE_YEAR)
+    # The floor talks to the driver directly: no SQLAlchemy, no pandas, no intervals.
+    raw = engine.raw_connection()
+    with engine.connect() as conn:
+        responses = conn.execute(sa.text("SELECT count(*) FROM response")).scalar_one()
+        rows = conn.execute(sa.text("SELECT count(*) FROM invitation")).scalar_one()
 
     def floor() -> None:
-        raw.execute(sql).fetchall()
-        raw.execute(FLOOR_SALARIES_SQL).fetchall()
+        cursor = raw.cursor()
+        cursor.execute(counts_sql)
+        cursor.fetchall()
+        cursor.execute(salaries_sql)
+        cursor.fetchall()
+        cursor.close()
+        raw.rollback()
 
-    engine = make_engine(f"sqlite:///{path}")
     settings = get_settings({})
 
     def ours() -> None:
@@ -232,12 +266,12 @@ def bench_metrics(learners: int) -> Outcome:
             )
         panel.to_frame()
 
-    ours()  # warm the page cache for both
+    ours()  # warm the caches for both
     floor_time = best_of(3, floor)
     ours_time = best_of(3, ours)
     raw.close()
     engine.dispose()
-    size = f"{responses:,} responses / {rows:,} rows"
+    size = f"{responses:,} responses / {rows:,} rows, {engine.dialect.name}"
     return Outcome("metrics", size, ours_time, floor_time, 1.5, 3.0)
 
 
@@ -309,10 +343,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--learners", type=int, default=720_000, help="metrics database size")
     parser.add_argument("--generator-learners", type=int, default=200_000)
     parser.add_argument("--rows", type=int, default=1_000_000, help="comparison rows")
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("OUTCOMES_BENCH_DATABASE_URL"),
+        help="run the metrics benchmark on this database (e.g. PostgreSQL), generating the "
+        "demo into it when it is empty; default: a SQLite file in var/bench/",
+    )
     args = parser.parse_args(argv)
     plan: dict[str, Callable[[], Outcome]] = {
         "comparison": lambda: bench_comparison(args.rows),
-        "metrics": lambda: bench_metrics(args.learners),
+        "metrics": lambda: bench_metrics(args.learners, args.database_url),
         "generator": lambda: bench_generator(args.generator_learners),
     }
     results = []
