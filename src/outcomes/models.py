@@ -54,6 +54,25 @@ ACTIVITIES = (
     "not_seeking",
     "unknown",
 )
+# The canonical outcome measures of the outcome table, in table order (instruments derive
+# them, the demo writes them).
+OUTCOME_MEASURES = (
+    "activity",
+    "hours_per_week",
+    "salary_annual",
+    "salary_excluded",
+    "occupation_isco",
+    "industry_isic",
+    "job_related",
+    "promoted",
+    "satisfaction",
+    "nps",
+    "voice_meaningful",
+    "voice_future",
+    "voice_skills",
+    "months_to_first_job",
+    "job_search_censored",
+)
 OUTCOME_SOURCES = ("survey", "staff_verified", "employer", "public_profile")
 SALARY_PERIODS = ("hourly", "weekly", "monthly", "annual")
 ROLES = ("admin", "manager", "reviewer")

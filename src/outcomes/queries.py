@@ -13,7 +13,9 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlmodel import Session, SQLModel, col
 
+from outcomes.analysis.metrics import EMPLOYED
 from outcomes.models import (
+    ACTIVITIES,
     AuditEvent,
     Credential,
     Enrolment,
@@ -254,20 +256,6 @@ def analysis_frame(
 
 
 GROUPABLE = ("programme", "cohort", "wave_months", "treated")
-_ACTIVITY_CODES = (
-    "employed_full_time",
-    "employed_part_time",
-    "self_employed",
-    "internship",
-    "voluntary",
-    "military",
-    "continuing_education",
-    "seeking_employment",
-    "seeking_study",
-    "not_seeking",
-    "unknown",
-)
-_EMPLOYED = ("employed_full_time", "employed_part_time", "self_employed")
 
 
 def _counting_select(
@@ -360,7 +348,7 @@ def metric_counts(
 
     activity = sa.func.coalesce(c["activity"], "unknown")
     hours = c["hours_per_week"]
-    employed = activity.in_(_EMPLOYED)
+    employed = activity.in_(EMPLOYED)
     if fulltime_hours is None:
         fulltime = activity == "employed_full_time"
     else:
@@ -375,7 +363,7 @@ def metric_counts(
         count_if(c["response_status"] == "partial").label("partial"),
         count_if(c["known"]).label("known"),
     ]
-    columns += [count_if(activity == code).label(f"n_{code}") for code in _ACTIVITY_CODES]
+    columns += [count_if(activity == code).label(f"n_{code}") for code in ACTIVITIES]
     columns += [
         count_if(fulltime).label("n_fulltime"),
         count_if(sa.and_(employed, c["job_related"].is_not(None))).label("n_related_answered"),
@@ -428,7 +416,7 @@ def salary_rows(
         c["hours_per_week"].label("hours_per_week"),
         c["salary_annual"].label("salary_annual"),
         c["salary_excluded"].label("salary_excluded"),
-    ).where(sa.and_(c["salary_annual"].is_not(None), c["activity"].in_(_EMPLOYED)))
+    ).where(sa.and_(c["salary_annual"].is_not(None), c["activity"].in_(EMPLOYED)))
     frame = _frame(session, statement)
     frame["activity"] = frame["activity"].astype("string")
     frame["hours_per_week"] = pd.to_numeric(frame["hours_per_week"]).astype("float64")

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from outcomes.demo.outcomes_model import MISSING, WaveOutcomes
-from outcomes.models import ACTIVITIES
+from outcomes.models import ACTIVITIES, OUTCOME_MEASURES
 
 FULL_TIME_HOURS = 30.0  # settings.fulltime_hours default; the demo's hours never straddle 30-35
 # Demo activity → the instruments' answer code (employment is split by hours on the way back).
@@ -47,22 +47,7 @@ SOURCE_FIELDS = {
     "staff_verified": ("occupation_isco", "industry_isic"),
     "public_profile": ("occupation_isco", "industry_isic"),
 }
-OUTCOME_FIELDS = (
-    "hours_per_week",
-    "salary_annual",
-    "salary_excluded",
-    "occupation_isco",
-    "industry_isic",
-    "job_related",
-    "promoted",
-    "satisfaction",
-    "nps",
-    "voice_meaningful",
-    "voice_future",
-    "voice_skills",
-    "months_to_first_job",
-    "job_search_censored",
-)
+OUTCOME_FIELDS = OUTCOME_MEASURES[1:]  # every measure but the activity
 
 
 def records(columns: dict[str, Sequence[Any]]) -> list[dict[str, Any]]:

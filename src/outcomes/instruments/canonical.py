@@ -29,6 +29,7 @@ from typing import Any
 from outcomes.config import Settings
 from outcomes.instruments.answers import validate_answers
 from outcomes.instruments.schema import Instrument
+from outcomes.models import OUTCOME_MEASURES
 
 EMPLOYED_CODES = frozenset({"employed", "employed_full_time", "employed_part_time"})
 # Activities in which a person does paid (or paid-like) work with hours and pay.
@@ -50,23 +51,7 @@ CAREER_OUTCOME_ACTIVITIES = frozenset(
 SEEKING_ACTIVITIES = frozenset({"seeking_employment", "seeking_study"})
 WEEKS_PER_YEAR = 52
 # Outcome columns (models.Outcome) that CanonicalOutcome fills, in table order.
-OUTCOME_COLUMNS = (
-    "activity",
-    "hours_per_week",
-    "salary_annual",
-    "salary_excluded",
-    "occupation_isco",
-    "industry_isic",
-    "job_related",
-    "promoted",
-    "satisfaction",
-    "nps",
-    "voice_meaningful",
-    "voice_future",
-    "voice_skills",
-    "months_to_first_job",
-    "job_search_censored",
-)
+OUTCOME_COLUMNS = OUTCOME_MEASURES
 
 
 @dataclass(frozen=True)
