@@ -216,8 +216,29 @@ def analysis_select(
         .outerjoin(
             out, sa.and_(out.c.learner_id == inv.c.learner_id, out.c.wave_id == inv.c.wave_id)
         )
-        .where(enr.c.ended_on.is_not(None))
     )
+    return _restrict(
+        statement,
+        wave_months=wave_months,
+        programme_codes=programme_codes,
+        programme_ids=programme_ids,
+        treated=treated,
+        is_treated=is_treated,
+    )
+
+
+def _restrict(
+    statement: sa.Select,  # type: ignore[type-arg]
+    *,
+    wave_months: int | None,
+    programme_codes: list[str] | None,
+    programme_ids: set[int] | None,
+    treated: bool | None,
+    is_treated: sa.ColumnElement[bool],
+) -> sa.Select:  # type: ignore[type-arg]
+    """The population every analysis query shares: ended enrolments, then the filters."""
+    enr, wav, prog = _table(Enrolment), _table(SurveyWave), _table(Programme)
+    statement = statement.where(enr.c.ended_on.is_not(None))
     if wave_months is not None:
         statement = statement.where(wav.c.months_after_award == wave_months)
     if programme_codes:
@@ -308,16 +329,14 @@ def _counting_select(
         columns["wave_months"] = wav.c.months_after_award
     if outcome_join != "inner":
         columns["response_status"] = resp.c.status
-    statement = sa.select(sa.literal(1)).select_from(from_clause)
-    statement = statement.where(enr.c.ended_on.is_not(None))
-    if wave_months is not None:
-        statement = statement.where(wav.c.months_after_award == wave_months)
-    if programme_codes:
-        statement = statement.where(prog.c.code.in_(programme_codes))
-    if programme_ids is not None:
-        statement = statement.where(prog.c.id.in_(sorted(programme_ids)))
-    if treated is not None:
-        statement = statement.where(is_treated if treated else ~is_treated)
+    statement = _restrict(
+        sa.select(sa.literal(1)).select_from(from_clause),
+        wave_months=wave_months,
+        programme_codes=programme_codes,
+        programme_ids=programme_ids,
+        treated=treated,
+        is_treated=is_treated,
+    )
     columns.update({item: out.c[item] for item in (*_LIKERT, "nps", "job_related")})
     return statement, columns
 

@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from outcomes.analysis.metrics import CAREER_POSITIVE
 from outcomes.config import Settings
 from outcomes.instruments.answers import validate_answers
 from outcomes.instruments.schema import Instrument
@@ -37,17 +38,7 @@ WORKING_ACTIVITIES = frozenset(
     {"employed_full_time", "employed_part_time", "self_employed", "internship", "military"}
 )
 # NACE career outcomes: the numerator; the denominator adds those still seeking.
-CAREER_OUTCOME_ACTIVITIES = frozenset(
-    {
-        "employed_full_time",
-        "employed_part_time",
-        "self_employed",
-        "internship",
-        "voluntary",
-        "military",
-        "continuing_education",
-    }
-)
+CAREER_OUTCOME_ACTIVITIES = frozenset(CAREER_POSITIVE)
 SEEKING_ACTIVITIES = frozenset({"seeking_employment", "seeking_study"})
 WEEKS_PER_YEAR = 52
 # Outcome columns (models.Outcome) that CanonicalOutcome fills, in table order.
