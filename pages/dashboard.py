@@ -64,6 +64,12 @@ with outcomes_tab:
         table = board.metrics.value
         if board.disclosure_statement:
             st.info(board.disclosure_statement)
+        behind = board.below_target()
+        target = f"{board.response_rate_target:.0%}"
+        if behind:
+            st.warning(f"Response rate below the {target} target: {', '.join(behind)}.")
+        else:
+            st.caption(f"Every programme meets the {target} response-rate target.")
         headline = table[table["metric"].isin(HEADLINE_METRICS)]
         if not board.suppressed:
             rates = headline[headline["metric"] == "fulltime_employment_rate"]
@@ -101,9 +107,14 @@ with trend_tab:
     else:
         st.altair_chart(
             charts.trend_by_cohort(
-                board.trend.value, title=f"{board.programme}: full-time employment by cohort"
+                board.trend.value,
+                title=f"{board.programme}: share of holders employed full-time, by cohort",
             ),
             width="stretch",
+        )
+        st.caption(
+            "Employed full-time among holders whose activity is known (everyone counts in the "
+            "base, including those not seeking work); Wilson 95% intervals."
         )
         st.dataframe(board.trend.value, hide_index=True)
 
@@ -113,14 +124,11 @@ with job_tab:
     else:
         curves = board.time_to_job.value
         st.altair_chart(
-            charts.time_to_first_job(curves.to_frame(), title="Share in work since award"),
+            charts.time_to_first_job(board.survival_frame(), title="Share in work since award"),
             width="stretch",
         )
-        for curve in curves.curves:
-            st.write(
-                f"{curve.group}: median {curve.median:.1f} months "
-                f"(95% CI {curve.median_low:.1f}–{curve.median_high:.1f}), n = {curve.n}"
-            )
+        for line in board.median_lines():
+            st.write(line)
         if curves.logrank_p_value is not None:
             st.caption(f"Log-rank test p = {curves.logrank_p_value:.3g}")
 with nonresponse_tab:
@@ -130,8 +138,9 @@ with nonresponse_tab:
         view = board.nonresponse.value
         st.write(view.summary)
         st.caption(
-            "Full-time employment of respondents, unweighted beside weighted (Wilson intervals; "
-            "the weighted one on the Kish effective sample size)."
+            "Share of responding holders employed full-time (everyone whose activity is known "
+            "in the base), unweighted beside weighted (Wilson intervals; the weighted one on "
+            "the Kish effective sample size)."
         )
         st.dataframe(view.rates, hide_index=True, width="stretch")
         if not board.suppressed:
@@ -142,7 +151,8 @@ with pairs_tab:
         st.warning(board.programme_pairs.refusal)
     else:
         st.caption(
-            "Full-time employment of holders, every programme against every other; p-values "
-            "adjusted by Holm's method (family-wise error rate)."
+            "Share of holders employed full-time (everyone whose activity is known in the "
+            "base), every programme against every other; p-values adjusted by Holm's method "
+            "(family-wise error rate)."
         )
         st.dataframe(board.programme_pairs.value, hide_index=True, width="stretch")

@@ -12,7 +12,6 @@ from typing import Any, Generic, TypeVar
 
 import numpy as np
 import pandas as pd
-import sqlalchemy as sa
 from sqlmodel import Session
 
 from outcomes import queries
@@ -21,7 +20,7 @@ from outcomes.analysis.disclosure import DisclosurePolicy, suppress_small_cells
 from outcomes.analysis.survival import KaplanMeierResult, kaplan_meier
 from outcomes.analysis.trends import rate_by_cohort
 from outcomes.config import Settings
-from outcomes.errors import OutcomesError
+from outcomes.errors import NotFound, OutcomesError
 from outcomes.impact import (
     OUTCOMES,
     comparison_from_database,
@@ -31,7 +30,6 @@ from outcomes.impact import (
     programme_differences,
     publishable_metrics,
 )
-from outcomes.models import Programme
 from outcomes.staff import programme_scope
 
 WAVES = {0: "At award (exit survey)", 6: "6 months after award", 36: "36 months after award"}
@@ -83,6 +81,18 @@ class Dashboard:
     nonresponse: Section[NonResponseView]
     programme_pairs: Section[pd.DataFrame]
     outcome_label: str = "employed full-time"
+    policy: DisclosurePolicy | None = None  # set for reviewers: what they see is suppressed
+    response_rate_target: float = 0.6
+
+    def below_target(self) -> list[str]:
+        """Programmes whose response rate is below the target (domain.md section 4)."""
+        table = self.metrics.value
+        if table is None:
+            return []
+        column = "rate_estimate" if "rate_estimate" in table.columns else "estimate"
+        rates = table[table["metric"] == "response_rate"]
+        low = rates[rates[column].astype("float64") < self.response_rate_target]
+        return [str(code) for code in low["programme"]]
 
     def balance_frame(self) -> pd.DataFrame:
         """Covariate balance of the comparison (covariate, smd_before, smd_after)."""
@@ -105,10 +115,54 @@ class Dashboard:
             f"{o.propensity_max_treated:.2f} among holders and {o.propensity_min_control:.2f}–"
             f"{o.propensity_max_control:.2f} among non-completers; "
             f"{o.n_outside_common_support} graduates fall outside the common support and "
-            f"{o.n_trimmed} were trimmed. Weighted, the comparison group counts as "
-            f"{o.effective_n_control:.0f} graduates (Kish effective sample size of "
-            f"{result.n_control})."
+            f"{o.n_trimmed} were trimmed. Weighted, the {self._n(result.n_control)} "
+            f"non-completers count as {self._n(o.effective_n_control)} (Kish effective sample "
+            "size)."
         )
+
+    def _n(self, count: float) -> str:
+        """A count as this viewer may see it (rounded for reviewers)."""
+        if self.policy is None:
+            return f"{count:.0f}"
+        return f"{int(self.policy.round_count(np.array([count]))[0])} (rounded)"
+
+    def median_lines(self) -> list[str]:
+        """Median time to first job per group, in words; withheld for small groups."""
+        result = self.time_to_job.value
+        if result is None:
+            return []
+        lines = []
+        for curve in result.curves:
+            if self.policy is not None and curve.n <= self.policy.max_n_hiding_average:
+                lines.append(f"{curve.group}: withheld (fewer than 8 graduates).")
+            elif not np.isfinite(curve.median):
+                lines.append(
+                    f"{curve.group}: median not reached (fewer than half found a job in the "
+                    f"period), n = {self._n(curve.n)}"
+                )
+            else:
+                high = (
+                    "not reached"
+                    if not np.isfinite(curve.median_high)
+                    else (f"{curve.median_high:.1f}")
+                )
+                lines.append(
+                    f"{curve.group}: median {curve.median:.1f} months (95% CI "
+                    f"{curve.median_low:.1f} to {high}), n = {self._n(curve.n)}"
+                )
+        return lines
+
+    def survival_frame(self) -> pd.DataFrame:
+        """Kaplan–Meier curves for the chart (numbers at risk rounded for reviewers)."""
+        result = self.time_to_job.value
+        if result is None:
+            return pd.DataFrame()
+        frame = result.to_frame()
+        if self.policy is not None:
+            small = {c.group for c in result.curves if c.n <= self.policy.max_n_hiding_average}
+            frame = frame[~frame["group"].isin(small)].copy()
+            frame["at_risk"] = self.policy.round_count(frame["at_risk"].to_numpy(float))
+        return frame
 
     def headline(self) -> str | None:
         """The comparison as a sentence a manager can act on."""
@@ -131,17 +185,9 @@ class Dashboard:
             f"{WAVES.get(self.wave_months, '').lower()} than comparable non-completers "
             f"(95% CI {result.ci_low * 100:+.1f} to {result.ci_high * 100:+.1f}; "
             f"{result.method.upper()}, {result.estimand.upper()}; "
-            f"n = {result.n_treated} holders, {result.n_control} non-completers)."
+            f"n = {self._n(result.n_treated)} holders, {self._n(result.n_control)} "
+            "non-completers)."
         )
-
-
-def programme_codes(session: Session, scope: set[int] | None) -> tuple[str, ...]:
-    """Codes of the programmes a viewer may see (``None``: every programme)."""
-    table = Programme.__table__  # type: ignore[attr-defined]
-    statement = sa.select(table.c.code).order_by(table.c.code)
-    if scope is not None:
-        statement = statement.where(table.c.id.in_(sorted(scope)))
-    return tuple(session.execute(statement).scalars())
 
 
 def _section(compute: Any, *args: Any, **kwargs: Any) -> Section[Any]:
@@ -151,14 +197,30 @@ def _section(compute: Any, *args: Any, **kwargs: Any) -> Section[Any]:
         return Section(None, str(exc))
 
 
-def _trend(session: Session, settings: Settings, programme: str, wave: int) -> pd.DataFrame:
+def _trend(
+    session: Session,
+    settings: Settings,
+    programme: str,
+    wave: int,
+    policy: DisclosurePolicy | None,
+) -> pd.DataFrame:
     frame = queries.analysis_frame(
         session=session, wave_months=wave, programme_codes=[programme], treated=True
     )
     prepared = prepare_comparison_frame(
         frame, outcome="employed_full_time", fulltime_hours=settings.fulltime_hours
     )
-    return rate_by_cohort(prepared, "employed_full_time", "cohort").to_frame()
+    table = rate_by_cohort(prepared, "employed_full_time", "cohort").to_frame()
+    if table.empty:
+        raise NotFound(f"No holder of {programme} has a known activity at {wave} months yet.")
+    if policy is None:
+        return table
+    return suppress_small_cells(
+        table,
+        policy,
+        counts=("n", "successes"),
+        rates=dict.fromkeys(("rate", "ci_low", "ci_high"), ("successes", "n")),
+    ).published
 
 
 def _time_to_job(session: Session, programme: str, wave: int) -> KaplanMeierResult:
@@ -246,7 +308,7 @@ def build_dashboard(
 ) -> Dashboard:
     """Compute the dashboard for a viewer: their programmes, one wave, one programme."""
     scope = programme_scope(session, user_id) if role == "manager" and user_id else None
-    codes = programme_codes(session, scope)
+    codes = queries.programme_codes(session=session, scope=scope)
     chosen = programme if programme in codes else (codes[0] if codes else None)
     suppressed = role == "reviewer"
     statement = None
@@ -290,9 +352,9 @@ def build_dashboard(
         outcome=outcome,
         method=method,
     )
-    trend: Section[pd.DataFrame] = _section(_trend, session, settings, chosen, wave_months)
-    survival: Section[KaplanMeierResult] = _section(_time_to_job, session, chosen, wave_months)
     policy = DisclosurePolicy.from_settings(settings) if suppressed else None
+    trend: Section[pd.DataFrame] = _section(_trend, session, settings, chosen, wave_months, policy)
+    survival: Section[KaplanMeierResult] = _section(_time_to_job, session, chosen, wave_months)
     nonresponse: Section[NonResponseView] = _section(
         _nonresponse, session, settings, wave_months, scope, policy
     )
@@ -310,4 +372,6 @@ def build_dashboard(
         nonresponse,
         pairs,
         outcome_label=OUTCOMES.get(outcome, outcome).split(" (")[0],
+        policy=policy,
+        response_rate_target=settings.response_rate_target,
     )

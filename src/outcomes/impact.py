@@ -8,7 +8,7 @@ frame travel to Python, and the analysis layer never sees names or e-mails.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -44,6 +44,7 @@ DEFAULT_COVARIATES = ("age", "prior_education", "baseline_employment", "baseline
 # Categories with fewer rows than this in either group are pooled into "other", so that a
 # handful of people cannot cause perfect separation (coarsening, as in exact matching).
 MIN_CATEGORY_ROWS = 10
+BASELINE_WORKING = ("employed_full_time", "employed_part_time", "self_employed")
 OUTCOMES = {
     "employed_full_time": "employed full-time (binary)",
     "employed": "employed, any hours (binary)",
@@ -86,12 +87,15 @@ def metrics_from_database(
 def prepare_comparison_frame(
     frame: pd.DataFrame, *, outcome: str, fulltime_hours: float
 ) -> pd.DataFrame:
-    """Rows with a known outcome, the outcome column derived, and baseline pay as a covariate.
+    """Holders and withdrawn non-completers with a known outcome, the outcome derived.
 
     ``employed_full_time`` follows the metrics' definition (hours decide when known);
     ``log_salary`` is defined for the full-time employed with an eligible salary only.
     """
-    known = frame[frame["known"]].copy()
+    # Holders against enrolled-but-not-completed (domain.md section 5): completers without
+    # an active credential (revoked, or not yet issued) belong to neither group.
+    comparable = frame["treated"] | (frame["enrolment_status"] == "withdrawn")
+    known = frame[frame["known"] & comparable].copy()
     codes = pd.Categorical(known["activity"], categories=ACTIVITY_CODES).codes.astype(np.int64)
     codes = np.where(codes < 0, ACTIVITY_CODES.index("unknown"), codes)
     hours = known["hours_per_week"].astype("float64").to_numpy(na_value=np.nan)
@@ -114,8 +118,12 @@ def prepare_comparison_frame(
         known["log_salary"] = np.log(salary[keep])
     else:
         raise AnalysisRefused(f"Unknown outcome '{outcome}': use one of {', '.join(OUTCOMES)}.")
-    pay = known["baseline_salary"].astype("float64").fillna(0.0)
-    known["baseline_pay"] = np.log1p(pay)
+    # No pay is zero pay for those not working at baseline; for those who were working, a
+    # missing salary is unknown, flagged by its own indicator rather than read as zero.
+    salary = known["baseline_salary"].astype("float64")
+    working = known["baseline_employment"].isin(BASELINE_WORKING)
+    known["baseline_pay"] = np.log1p(salary.fillna(0.0))
+    known["baseline_pay_missing"] = (working & salary.isna()).astype(float)
     known["treated"] = known["treated"].astype(int)
     known["age"] = known["age"].astype("float64")
     for column in ("gender", "prior_education", "baseline_employment"):
@@ -153,11 +161,14 @@ def comparison_from_database(
     prepared = prepare_comparison_frame(
         frame, outcome=outcome, fulltime_hours=settings.fulltime_hours
     )
+    chosen = list(covariates)
+    if "baseline_pay" in chosen and prepared["baseline_pay_missing"].nunique() > 1:
+        chosen.append("baseline_pay_missing")
     return compare_groups(
         prepared,
         outcome=outcome,
         treatment="treated",
-        covariates=list(covariates),
+        covariates=chosen,
         method=method,  # type: ignore[arg-type]
         estimand=estimand,  # type: ignore[arg-type]
     )
@@ -169,8 +180,11 @@ RATE_UNITS = ("proportion", "NPS points (-100 to 100)")
 def publishable_metrics(panel: MetricsPanel, policy: DisclosurePolicy) -> DisclosureResult:
     """The metrics panel as a reviewer may see it: through ``suppress_small_cells``.
 
-    Rates and NPS are withheld below the percentage base; means and salary quantiles where
-    n is at most the averages threshold; counts are rounded.
+    Rates and NPS are withheld below the percentage base, and rates also wherever their
+    numerator is withheld (rate × base would reveal it); means and salary quantiles where n
+    is at most the averages threshold; counts are rounded; published rates are rounded to
+    whole percentages (NPS to whole points) so that a rounded count cannot be worked back
+    to its exact value.
     """
     table = panel.to_frame()
     is_rate = table["unit"].isin(RATE_UNITS)
@@ -183,22 +197,25 @@ def publishable_metrics(panel: MetricsPanel, policy: DisclosurePolicy) -> Disclo
     table["rate_base"] = table["n"].where(is_rate)
     table["average_n"] = table["n"].where(~is_rate)
     table = table.drop(columns=["estimate", "ci_low", "ci_high"])
-    return suppress_small_cells(
+    rate_columns = ("rate_estimate", "rate_ci_low", "rate_ci_high")
+    result = suppress_small_cells(
         table,
         policy,
         # The bases are copies of n: rounded like every other count, never published raw.
         counts=("numerator", "denominator", "n", "rate_base", "average_n"),
-        rates={
-            "rate_estimate": "rate_base",
-            "rate_ci_low": "rate_base",
-            "rate_ci_high": "rate_base",
-        },
-        averages={
-            "average_estimate": "average_n",
-            "average_ci_low": "average_n",
-            "average_ci_high": "average_n",
-        },
+        rates=dict.fromkeys(rate_columns, ("numerator", "rate_base")),
+        averages=dict.fromkeys(
+            ("average_estimate", "average_ci_low", "average_ci_high"), "average_n"
+        ),
     )
+    published = result.published.copy()
+    whole_points = published["unit"] != "proportion"
+    for column in rate_columns:
+        values = published[column].astype("float64")
+        published[column] = values.where(whole_points, values.round(2)).where(
+            ~whole_points, values.round(0)
+        )
+    return replace(result, published=published)
 
 
 # --- non-response and programme-vs-programme ------------------------------------------------

@@ -16,7 +16,6 @@ from sqlmodel import Session, SQLModel, col
 from outcomes.analysis.metrics import EMPLOYED
 from outcomes.models import (
     ACTIVITIES,
-    AuditEvent,
     Credential,
     Enrolment,
     Invitation,
@@ -24,7 +23,6 @@ from outcomes.models import (
     Outcome,
     Programme,
     Response,
-    StaffUser,
     SurveyWave,
 )
 
@@ -90,33 +88,12 @@ def programme_table(*, session: Session) -> pd.DataFrame:
     return _frame(session, statement)
 
 
-def staff_table(*, session: Session) -> pd.DataFrame:
-    """Staff accounts without their password hashes."""
-    statement = sa.select(
-        col(StaffUser.id),
-        col(StaffUser.email),
-        col(StaffUser.display_name),
-        col(StaffUser.role),
-        col(StaffUser.active),
-        col(StaffUser.last_signin_at),
-    ).order_by(col(StaffUser.email))
-    return _frame(session, statement)
-
-
-def audit_table(*, session: Session, limit: int = 500) -> pd.DataFrame:
-    """The newest audit events, newest first."""
-    statement = (
-        sa.select(
-            col(AuditEvent.occurred_at),
-            col(AuditEvent.actor),
-            col(AuditEvent.action),
-            col(AuditEvent.object_type),
-            col(AuditEvent.object_id),
-        )
-        .order_by(col(AuditEvent.id).desc())
-        .limit(limit)
-    )
-    return _frame(session, statement)
+def programme_codes(*, session: Session, scope: set[int] | None) -> tuple[str, ...]:
+    """Codes of the programmes a viewer may see (``None``: every programme)."""
+    statement = sa.select(col(Programme.code)).order_by(col(Programme.code))
+    if scope is not None:
+        statement = statement.where(col(Programme.id).in_(sorted(scope)))
+    return tuple(session.execute(statement).scalars())
 
 
 # --- analysis frames (pseudonymous: never identity tables) ----------------------------------
@@ -185,7 +162,7 @@ def analysis_select(
             sa.literal(True).label("invited"),
             sa.func.coalesce(resp.c.status == "complete", False).label("responded"),
             sa.func.coalesce(resp.c.status == "partial", False).label("partial"),
-            out.c.id.is_not(None).label("known"),
+            _known(out).label("known"),
             out.c.source,
             out.c.activity,
             out.c.hours_per_week,
@@ -225,6 +202,11 @@ def analysis_select(
         treated=treated,
         is_treated=is_treated,
     )
+
+
+def _known(out: sa.Table) -> sa.ColumnElement[bool]:
+    """An outcome is known when a row exists whose activity is not "unknown" (NACE)."""
+    return sa.and_(out.c.id.is_not(None), out.c.activity != "unknown")
 
 
 def _restrict(
@@ -323,7 +305,7 @@ def _counting_select(
         "hours_per_week": out.c.hours_per_week,
         "salary_annual": out.c.salary_annual,
         "salary_excluded": out.c.salary_excluded,
-        "known": out.c.id.is_not(None),
+        "known": _known(out),
     }
     if needs_wave:
         columns["wave_months"] = wav.c.months_after_award

@@ -104,7 +104,12 @@ def test_a_reviewer_sees_only_suppressed_aggregates(
         published = table[column].dropna().to_numpy(dtype=float)
         assert np.all(published % 5 == 0), column
     shown_rates = table[table["rate_estimate"].notna()]
-    assert (shown_rates["rate_base"] >= 20).all(), "no rate is published on a base under 22.5"
+    # A base of 22.5 or more rounds to 25 or more; 20 would mean a raw base of 18-22.
+    assert (shown_rates["rate_base"] >= 25).all(), "no rate is published on a base under 22.5"
+    assert "(rounded)" in at.subheader[0].value, "the comparison's group sizes are rounded"
+    frames = [frame.value for frame in at.dataframe]
+    trend = next(f for f in frames if "rate" in f.columns and "cohort" in f.columns)
+    assert np.all(trend["n"].dropna().to_numpy(dtype=float) % 5 == 0)
     frames = [frame.value for frame in at.dataframe]
     rates = next(f for f in frames if "weighted" in f.columns)
     assert np.all(rates["n"].dropna().to_numpy(dtype=float) % 5 == 0)

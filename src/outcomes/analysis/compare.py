@@ -303,6 +303,13 @@ def _estimate_effect(
     return _EffectFit(float(estimate), std_error, weights, notes)
 
 
+def _on_all_rows(weights: NDArray[np.float64], kept: NDArray[np.bool_]) -> NDArray[np.float64]:
+    """Weights of the kept rows, spread back over every row (0 for trimmed ones)."""
+    full = np.zeros(len(kept))
+    full[kept] = weights
+    return full
+
+
 def _trim_mask(
     propensity: NDArray[np.float64], trim: tuple[float, float] | None
 ) -> NDArray[np.bool_]:
@@ -473,7 +480,8 @@ def compare_groups(
         int(fit_treated.sum()),
         int((~fit_treated).sum()),
         n_missing,
-        balance_table(fit_design.names, fit_design.raw, fit_treated, fit.weights),
+        # "Before" describes every compared graduate; trimmed rows weigh 0 "after".
+        balance_table(design.names, design.raw, treated, _on_all_rows(fit.weights, kept)),
         describe_overlap(propensity, treated, trim, kept, fit.weights),
         fit.notes,
     )
