@@ -4,12 +4,12 @@ import streamlit as st
 
 from outcomes.db import session_scope
 from outcomes.queries import overview_counts
-from outcomes.webapp import get_engine, guard, sign_out
+from outcomes.webapp import errors_shown_plainly, get_engine, guard, sign_out
 
 viewer = guard("home")
 st.title("Overview")
 st.text(f"Signed in as {viewer.email} ({viewer.audience}).")  # e-mail as text, never Markdown
-with session_scope(get_engine()) as session:
+with errors_shown_plainly(), session_scope(get_engine()) as session:
     counts = overview_counts(session=session)
 columns = st.columns(4)
 for index, (name, count) in enumerate(counts.items()):

@@ -5,7 +5,7 @@ import streamlit as st
 from outcomes.db import session_scope
 from outcomes.errors import OutcomesError
 from outcomes.privacy import erase_learner, export_zip, learner_record, lookup, record_frames
-from outcomes.webapp import get_engine, guard, show_error
+from outcomes.webapp import errors_shown_plainly, get_engine, guard, show_error
 
 viewer = guard("privacy")
 st.title("Privacy requests")
@@ -28,7 +28,7 @@ if record is not None:
         st.subheader(name.replace("_", " ").capitalize())
         st.dataframe(frame, hide_index=True, width="stretch")
     if st.button("Prepare export (zip of JSON and CSV)"):
-        with session_scope(get_engine()) as session:
+        with errors_shown_plainly(), session_scope(get_engine()) as session:
             exported = learner_record(
                 session, learner_id=record.learner_id, actor=viewer.actor, purpose="exported"
             )

@@ -4,10 +4,13 @@ import streamlit as st
 
 from outcomes.db import session_scope
 from outcomes.queries import programme_table
-from outcomes.webapp import get_engine, guard
+from outcomes.staff import viewer_scope
+from outcomes.webapp import errors_shown_plainly, get_engine, guard
 
-guard("programmes")
+viewer = guard("programmes")
 st.title("Programmes")
-with session_scope(get_engine()) as session:
-    table = programme_table(session=session)
+with errors_shown_plainly(), session_scope(get_engine()) as session:
+    table = programme_table(
+        session=session, scope=viewer_scope(session, viewer.audience, viewer.user_id)
+    )
 st.dataframe(table, hide_index=True, width="stretch")

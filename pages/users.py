@@ -14,11 +14,11 @@ from outcomes.staff import (
     staff_frame,
     unlock,
 )
-from outcomes.webapp import get_engine, guard, show_error
+from outcomes.webapp import errors_shown_plainly, get_engine, guard, show_error
 
 viewer = guard("users")
 st.title("Staff users")
-with session_scope(get_engine()) as session:
+with errors_shown_plainly(), session_scope(get_engine()) as session:
     table = staff_frame(session)
     codes = programme_choices(session)
 st.dataframe(table, hide_index=True, width="stretch")

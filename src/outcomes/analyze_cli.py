@@ -19,6 +19,20 @@ app = typer.Typer(
 )
 
 METHODS = ("aipw", "ipw", "regression", "naive")
+# Columns of a metrics CSV: who was invited and answered, and the primary activity, are
+# required; answers to the other questions may be absent.
+METRICS_REQUIRED = ("invited", "responded", "partial", "known", "activity")
+METRICS_OPTIONAL = (
+    "hours_per_week",
+    "salary_annual",
+    "salary_excluded",
+    "job_related",
+    "satisfaction",
+    "nps",
+    "voice_meaningful",
+    "voice_future",
+    "voice_skills",
+)
 ESTIMANDS = ("att", "ate")
 
 
@@ -167,7 +181,12 @@ def metrics(
     group_by = _split(by)
     if csv is not None:
         frame = _read_csv(csv)
-        _require_columns(frame, [*group_by, "activity"], csv)
+        _require_columns(frame, [*group_by, *METRICS_REQUIRED], csv)
+        absent = [column for column in METRICS_OPTIONAL if column not in frame.columns]
+        for column in absent:
+            frame[column] = float("nan")  # those metrics come out with n = 0, not invented
+        if absent:
+            typer.echo(f"Not in the file, so not measured: {', '.join(absent)}.", err=True)
         panel = metrics_panel(
             frame,
             group_by,

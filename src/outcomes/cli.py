@@ -132,7 +132,7 @@ def users_add(
             actor=audit.cli_actor(),
             display_name=name,
         )
-        typer.echo(f"Created {stored_role} {address} (id {user.id}).")
+    typer.echo(f"Created {stored_role} {address} (id {user.id}).")  # only once committed
 
 
 @demo_app.command("prepare")

@@ -30,7 +30,7 @@ from outcomes.impact import (
     programme_differences,
     publishable_metrics,
 )
-from outcomes.staff import programme_scope
+from outcomes.staff import viewer_scope
 
 WAVES = {0: "At award (exit survey)", 6: "6 months after award", 36: "36 months after award"}
 HEADLINE_METRICS = (
@@ -307,7 +307,7 @@ def build_dashboard(
     method: str = "aipw",
 ) -> Dashboard:
     """Compute the dashboard for a viewer: their programmes, one wave, one programme."""
-    scope = programme_scope(session, user_id) if role == "manager" and user_id else None
+    scope = viewer_scope(session, role, user_id)
     codes = queries.programme_codes(session=session, scope=scope)
     chosen = programme if programme in codes else (codes[0] if codes else None)
     suppressed = role == "reviewer"

@@ -63,8 +63,8 @@ def overview_counts(*, session: Session) -> dict[str, int]:
     }
 
 
-def programme_table(*, session: Session) -> pd.DataFrame:
-    """Programmes with their EU elements and the number of credentials awarded."""
+def programme_table(*, session: Session, scope: set[int] | None = None) -> pd.DataFrame:
+    """Programmes with their EU elements and credentials awarded (``scope``: only these ids)."""
     awarded = (
         sa.select(col(Credential.programme_id), sa.func.count().label("credentials"))
         .group_by(col(Credential.programme_id))
@@ -85,6 +85,8 @@ def programme_table(*, session: Session) -> pd.DataFrame:
         .outerjoin(awarded, awarded.c.programme_id == col(Programme.id))
         .order_by(col(Programme.code))
     )
+    if scope is not None:
+        statement = statement.where(col(Programme.id).in_(sorted(scope)))
     return _frame(session, statement)
 
 

@@ -234,3 +234,10 @@ def programme_scope(session: Session, user_id: int) -> set[int] | None:
 def programme_choices(session: Session) -> list[str]:
     """Every programme code, for choosing a manager's scope."""
     return list(session.exec(select(Programme.code).order_by(col(Programme.code))).all())
+
+
+def viewer_scope(session: Session, role: str, user_id: int | None) -> set[int] | None:
+    """The programmes a viewer may see: a manager's scope, everything (None) for others."""
+    if role == "manager" and user_id is not None:
+        return programme_scope(session, user_id)
+    return None

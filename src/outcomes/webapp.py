@@ -9,7 +9,8 @@ active, current role) before any page runs; see ``outcomes.sessions`` for the pu
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
+from collections.abc import Iterator, MutableMapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -214,3 +215,13 @@ def take_notice() -> str | None:
 def show_error(exc: OutcomesError) -> None:
     """Show a domain error as one plain sentence."""
     st.error(str(exc))
+
+
+@contextmanager
+def errors_shown_plainly() -> Iterator[None]:
+    """Show a domain error raised inside the block as one sentence, then stop the page."""
+    try:
+        yield
+    except OutcomesError as exc:
+        show_error(exc)
+        st.stop()

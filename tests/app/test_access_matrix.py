@@ -167,3 +167,13 @@ def test_a_role_changed_by_an_administrator_applies_on_the_next_rerun(
     at.run()
     assert at.session_state["staff"].role == "reviewer"
     assert [e.value for e in at.error] == ["You do not have access to Programmes."]
+
+
+def test_a_manager_limited_to_one_programme_sees_only_it_on_the_programmes_page(
+    institution: dict[str, int],
+) -> None:
+    page_path = str(REPO_ROOT / "pages" / "programmes.py")
+    scoped = _run(page_path, _state("scoped_manager", institution))
+    assert list(scoped.dataframe[0].value["code"]) == ["UX-201"]
+    unscoped = _run(page_path, _state("manager", institution))
+    assert list(unscoped.dataframe[0].value["code"]) == ["DA-101", "UX-201"]

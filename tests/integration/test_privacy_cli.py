@@ -45,3 +45,23 @@ def test_export_erase_and_purge_from_the_command_line(outcomes_env: Path, tmp_pa
     assert [e.action for e in events] == ["privacy.exported", "privacy.erased", "privacy.purged"]
     assert all(e.actor.startswith("cli:") for e in events)
     engine.dispose()
+
+
+def test_an_export_that_cannot_be_written_leaves_no_files_and_no_audit_event(
+    outcomes_env: Path, tmp_path: Path
+) -> None:
+    engine = make_engine(f"sqlite:///{outcomes_env}")
+    upgrade(engine)
+    with session_scope(engine) as session:
+        factories.learner(session, email="ana@example.org")
+    taken = tmp_path / "taken"
+    taken.mkdir()
+    (taken / "keep.txt").write_text("someone else's file")
+    result = CliRunner().invoke(app, ["privacy", "export", "ana@example.org", "--out", str(taken)])
+    assert result.exit_code != 0
+    assert "already exists" in str(result.exception)
+    assert [p.name for p in taken.iterdir()] == ["keep.txt"]
+    assert not list(tmp_path.glob(".*partial"))
+    with session_scope(engine) as session:
+        assert session.exec(select(AuditEvent)).all() == [], "no export happened, none recorded"
+    engine.dispose()

@@ -432,6 +432,13 @@ def compare_groups(
         raise AnalysisRefused(f"The outcome '{outcome}' is missing for every graduate.")
     n_missing = int((~observed).sum())
     data = frame.loc[observed]
+    if not (
+        pd.api.types.is_numeric_dtype(data[outcome]) or pd.api.types.is_bool_dtype(data[outcome])
+    ):
+        raise AnalysisRefused(
+            f"The outcome '{outcome}' is not numeric: code it as 0/1 (binary) or as a number "
+            "(continuous) before comparing."
+        )
     treated = _treatment_indicator(data[treatment], treatment)
     y = data[outcome].to_numpy(dtype=np.float64, copy=True)
     kind_used = _outcome_kind(y, kind)

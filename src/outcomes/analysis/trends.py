@@ -13,13 +13,13 @@ import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
 from statsmodels.stats.contingency_tables import mcnemar
-from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import (
     confint_proportions_2indep,
     proportion_confint,
     proportions_ztest,
 )
 
+from outcomes.analysis.multiple import adjust_p_values
 from outcomes.errors import AnalysisRefused
 
 Z_95 = float(stats.norm.ppf(0.975))
@@ -316,7 +316,7 @@ def compare_programmes(
 
     Each pair gets the difference in proportions with Newcombe's (1998) hybrid score
     interval (unadjusted, 95 %) and a pooled two-proportion z-test; p-values are adjusted
-    with ``statsmodels.stats.multitest.multipletests`` using Holm's step-down method
+    through :func:`outcomes.analysis.multiple.adjust_p_values` using Holm's step-down method
     (family-wise error, the default) or Benjamini–Hochberg (false discovery rate).
 
     Raises
@@ -342,7 +342,8 @@ def compare_programmes(
         p_value = float(proportions_ztest([ka, kb], [len(a), len(b)])[1]) if 0 < pooled < 1 else 1.0
         raw.append((first, second, a, b, float(low), float(high), p_value))
     method, label = CORRECTIONS[correction]
-    reject, adjusted, _, _ = multipletests([row[-1] for row in raw], alpha=alpha, method=method)
+    family = adjust_p_values([row[-1] for row in raw], method=method, alpha=alpha)  # type: ignore[arg-type]
+    reject, adjusted = family.reject, family.adjusted
     pairs = tuple(
         PairComparison(
             first,
