@@ -42,7 +42,7 @@ class Outcome:
     size: str
     ours: float
     floor: float
-    target_ratio: float
+    target_ratio: float | None  # None: the ratio is reported, the budget is the target
     budget_seconds: float | None
 
     @property
@@ -53,7 +53,10 @@ class Outcome:
     def line(self) -> str:
         """A printable summary."""
         budget = "" if self.budget_seconds is None else f", budget {self.budget_seconds:.0f} s"
-        ok_ratio = "ok" if self.ratio <= self.target_ratio else "OVER"
+        if self.target_ratio is None:
+            ok_ratio = "reported"
+        else:
+            ok_ratio = "ok" if self.ratio <= self.target_ratio else "OVER"
         ok_budget = (
             ""
             if self.budget_seconds is None
@@ -61,7 +64,8 @@ class Outcome:
         )
         return (
             f"{self.name:<12} {self.size:<34} ours {self.ours:8.2f} s  floor {self.floor:8.2f} s  "
-            f"ratio {self.ratio:5.2f} (target ≤ {self.target_ratio}: {ok_ratio}{budget}{ok_budget})"
+            f"ratio {self.ratio:5.2f} (target ≤ {self.target_ratio or '-'}: {ok_ratio}{budget}"
+            f"{ok_budget})"
         )
 
 
@@ -117,7 +121,10 @@ def bench_generator(learners: int) -> Outcome:
         connection.execute("COMMIT")
         floor = time.perf_counter() - start
         connection.close()
-    return Outcome("generator", f"{learners:,} learners", ours, floor, 4.0, 120.0)
+    # Simulating people, fieldwork and outcomes costs far more than writing the rows, so the
+    # ratio to a raw copy is reported for tracking; the issue's budget (2 minutes for
+    # 200,000 learners) is the target.
+    return Outcome("generator", f"{learners:,} learners", ours, floor, None, 120.0)
 
 
 # --- the metrics panel ----------------------------------------------------------------------
@@ -362,7 +369,12 @@ def main(argv: list[str] | None = None) -> int:
         result = run()
         results.append(result)
         print(result.line(), flush=True)
-    over = [r.name for r in results if r.ratio > r.target_ratio]
+    over = [
+        r.name
+        for r in results
+        if (r.target_ratio is not None and r.ratio > r.target_ratio)
+        or (r.budget_seconds is not None and r.ours > r.budget_seconds)
+    ]
     print(
         f"median ratio {statistics.median(r.ratio for r in results):.2f}; "
         + (f"over target: {', '.join(over)}" if over else "every ratio within its target")

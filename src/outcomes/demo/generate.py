@@ -176,6 +176,11 @@ def generate_demo(
         report("learners", start + n, learners)
     with engine.begin() as connection:
         sync_sequences(connection)
+    # Fresh planner statistics after a bulk load: without them PostgreSQL sizes its hash
+    # joins from empty-table estimates and the first analyses run needlessly slowly.
+    with engine.connect() as connection:
+        connection.exec_driver_sql("ANALYZE")
+        connection.commit()
     staff: dict[str, str] = {}
     if secret_key is not None:
         staff = create_demo_staff(
