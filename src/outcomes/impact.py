@@ -252,6 +252,7 @@ def nonresponse_report(
     )
     if frame.empty:
         raise NotFound(f"No holders were invited to a wave at {wave_months} months.")
+    frame = frame[frame["invited"]].copy()  # non-response is among those sent the survey
     frame["cohort"] = frame["cohort"].astype("string")
     attrition = attrition_table(frame, responded="responded")
     respondents = frame[frame["responded"]].copy()

@@ -172,7 +172,7 @@ def analysis_select(
             wav.c.months_after_award.label("wave_months"),
             is_treated.label("treated"),
             enr.c.status.label("enrolment_status"),
-            sa.literal(True).label("invited"),
+            inv.c.sent_at.is_not(None).label("invited"),
             sa.func.coalesce(resp.c.status == "complete", False).label("responded"),
             sa.func.coalesce(resp.c.status == "partial", False).label("partial"),
             _known(out).label("known"),
@@ -253,9 +253,11 @@ def analysis_frame(
     programme_ids: set[int] | None = None,
     treated: bool | None = None,
 ) -> pd.DataFrame:
-    """One row per invited learner and wave: who they are (pseudonymously) and what is known.
+    """One row per graduate of a wave's population: who they are (pseudonymously), what is known.
 
-    ``treated`` is True for holders of an active credential from the enrolment that
+    The invitation table holds a wave's population, one row per graduate whether or not an
+    invitation was sent (``invited`` is True when it was; an earlier opt-out leaves it
+    unsent). ``treated`` is True for holders of an active credential from the enrolment that
     qualified them for the wave; non-completers surveyed at the same time are the comparison
     group. ``cohort`` is the year the enrolment ended (the award year for holders). Columns
     are ``ANALYSIS_COLUMNS``; identity tables are never read.
@@ -319,6 +321,7 @@ def _counting_select(
         "salary_annual": out.c.salary_annual,
         "salary_excluded": out.c.salary_excluded,
         "known": _known(out),
+        "invited": inv.c.sent_at.is_not(None),
     }
     if needs_wave:
         columns["wave_months"] = wav.c.months_after_award
@@ -372,7 +375,7 @@ def metric_counts(
         )
     columns: list[sa.ColumnElement[Any]] = [sa.func.count().label("graduates")]
     columns += [
-        sa.func.count().label("invited"),  # every row is an invitation
+        count_if(c["invited"]).label("invited"),
         count_if(c["response_status"] == "complete").label("responded"),
         count_if(c["response_status"] == "partial").label("partial"),
         count_if(c["known"]).label("known"),

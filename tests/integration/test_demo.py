@@ -163,7 +163,8 @@ def test_invitations_follow_exit_and_responses_follow_invitations(
         """SELECT i.sent_at, e.ended_on, r.submitted_at, r.started_at, w.opens_on
            FROM invitation i JOIN enrolment e ON e.id = i.enrolment_id
            JOIN survey_wave w ON w.id = i.wave_id
-           LEFT JOIN response r ON r.invitation_id = i.id""",
+           LEFT JOIN response r ON r.invitation_id = i.id
+           WHERE i.sent_at IS NOT NULL""",
     )
     sent = pd.to_datetime(rows["sent_at"])
     ended = pd.to_datetime(rows["ended_on"])
@@ -172,6 +173,13 @@ def test_invitations_follow_exit_and_responses_follow_invitations(
     answered = rows["submitted_at"].notna()
     assert (pd.to_datetime(rows.loc[answered, "submitted_at"]) > ended[answered]).all()
     assert (pd.to_datetime(rows["started_at"].dropna()) > sent[rows["started_at"].notna()]).all()
+    not_sent = frame(
+        engine,
+        """SELECT i.opted_out_at, r.id AS response_id FROM invitation i
+           LEFT JOIN response r ON r.invitation_id = i.id WHERE i.sent_at IS NULL""",
+    )
+    assert len(not_sent) > 0, "graduates who opted out earlier stay in the wave's population"
+    assert not_sent["opted_out_at"].notna().all() and not_sent["response_id"].isna().all()
     orphans = frame(
         engine,
         """SELECT r.id FROM response r LEFT JOIN invitation i ON i.id = r.invitation_id

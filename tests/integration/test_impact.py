@@ -114,7 +114,8 @@ def test_raked_respondents_reproduce_the_invited_population_margins(engine: sa.E
     generate_demo(engine, learners=1500, seed=3)
     with session_scope(engine) as session:
         report = nonresponse_report(session, SETTINGS, wave_months=6)
-        invited = analysis_frame(session=session, wave_months=6, treated=True)
+        population = analysis_frame(session=session, wave_months=6, treated=True)
+        invited = population[population["invited"]]
         pairs = programme_differences(session, SETTINGS, wave_months=6, correction="bh")
     assert report.raking.converged
     assert report.attrition.n_respondents == int(invited["responded"].sum())

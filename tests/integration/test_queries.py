@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from outcomes.db import session_scope
 from outcomes.models import Enrolment, Outcome, Response
-from outcomes.queries import ANALYSIS_COLUMNS, analysis_frame, overview_counts
+from outcomes.queries import ANALYSIS_COLUMNS, analysis_frame, metric_counts, overview_counts
 from tests import factories
 
 
@@ -67,3 +67,57 @@ def test_holders_and_non_completers_come_back_linked_to_their_outcomes(engine: s
     assert list(frame["cohort"]) == [2024, 2024]
     assert counts["invitations"] == 2 and counts["outcomes"] == 1
     assert later_wave.empty
+
+
+def test_knowledge_counts_every_graduate_and_only_real_activities(engine: sa.Engine) -> None:
+    """NACE: known outcomes ÷ all graduates of the cohort; response rate ÷ those sent it."""
+    with session_scope(engine) as session:
+        prog = factories.programme(session)
+        wave = factories.wave(session)
+        graduates = []
+        for email in ("a@example.org", "b@example.org", "c@example.org"):
+            enrolment = factories.completed_enrolment(
+                session, factories.learner(session, email), prog
+            )
+            factories.credential(session, enrolment, external_id=f"urn:{email}")
+            graduates.append(enrolment)
+        sent_answered, sent_silent, not_sent = (
+            factories.invitation(session, wave, enrolment) for enrolment in graduates
+        )
+        for invitation in (sent_answered, sent_silent):
+            invitation.sent_at = invitation.expires_at - dt.timedelta(days=30)
+        not_sent.opted_out_at = not_sent.expires_at - dt.timedelta(days=30)
+        session.add_all([sent_answered, sent_silent, not_sent])
+        response = Response(
+            invitation_id=sent_answered.id,
+            instrument_version_id=wave.instrument_version_id,
+            answers={},
+            status="complete",
+        )
+        session.add(response)
+        session.flush()
+        for enrolment, activity, source, response_id in (
+            (graduates[0], "employed_full_time", "survey", response.id),
+            (graduates[1], "unknown", "staff_verified", None),
+        ):
+            session.add(
+                Outcome(
+                    learner_id=enrolment.learner_id,
+                    enrolment_id=enrolment.id,
+                    wave_id=wave.id,
+                    response_id=response_id,
+                    source=source,
+                    observed_on=dt.date(2025, 2, 1),
+                    activity=activity,
+                )
+            )
+    with session_scope(engine) as session:
+        counts = metric_counts(session=session, group_by=(), wave_months=6).iloc[0]
+        frame = analysis_frame(session=session, wave_months=6)
+        sent = session.execute(
+            sa.text("SELECT count(*) FROM invitation WHERE sent_at IS NOT NULL")
+        ).scalar_one()
+    assert sent == 2
+    assert (counts["graduates"], counts["invited"], counts["responded"]) == (3, 2, 1)
+    assert counts["known"] == 1, "an outcome whose activity is 'unknown' is not a known outcome"
+    assert frame["invited"].sum() == 2 and frame["known"].sum() == 1

@@ -91,6 +91,55 @@ def _token_hashes(rng: np.random.Generator, n: int) -> list[str]:
     return [hashlib.sha256(row.tobytes()).hexdigest() for row in raw]
 
 
+def _add_not_sent(
+    out: ChunkRows,
+    context: Any,
+    ids: Any,
+    work: Fieldwork,
+    completion: Any,
+    learner_id: np.ndarray,
+    enrolment_id: np.ndarray,
+    learners: Any,
+) -> None:
+    """Rows for graduates of the wave's cohort who were not sent it (they opted out earlier).
+
+    The invitation table holds the wave's whole population, sent or not, so that the
+    knowledge rate's denominator is every graduate of the cohort (NACE); the response rate
+    counts only those sent an invitation. Their token hashes come from the invitation id,
+    not the random stream, so adding these rows leaves every other value unchanged.
+    """
+    idx = np.flatnonzero(work.due & ~work.invited)
+    if idx.size == 0:
+        return
+    invitation_id = ids.take("invitation", idx.size).tolist()
+    exit_year = completion.ended_on[idx].astype("datetime64[Y]").astype(np.int64) + 1970
+    none = [None] * idx.size
+    out.add(
+        "invitation",
+        r.records(
+            {
+                "id": invitation_id,
+                "wave_id": [context.wave_ids[(y, work.months)] for y in exit_year.tolist()],
+                "learner_id": learner_id[idx].tolist(),
+                "enrolment_id": enrolment_id[idx].tolist(),
+                "token_hash": [
+                    hashlib.sha256(f"not-sent:{number}".encode()).hexdigest()
+                    for number in invitation_id
+                ],
+                "expires_at": r.timestamps(work.expires_at[idx]),
+                "language": np.where(learners.spanish[idx], "es", "en").tolist(),
+                "sent_at": none,
+                "reminded_at": none,
+                "reminders": [0] * idx.size,
+                "opened_at": none,
+                "submitted_at": none,
+                # The earlier opt-out is why nothing was sent; recorded at the planned send.
+                "opted_out_at": r.timestamps(work.sent_at[idx]),
+            }
+        ),
+    )
+
+
 def _survey_extras(rng: np.random.Generator, learners: Any, n: int) -> dict[str, np.ndarray]:
     baseline = np.array(BASELINE_EMPLOYMENT, dtype=object)[learners.baseline_employment]
     hours = np.zeros(n, dtype=np.int64)
@@ -297,6 +346,7 @@ def _wave_rows(
             }
         ),
     )
+    _add_not_sent(out, context, ids, work, completion, learner_id, enrolment_id, learners)
     values = r.wave_values(wave, extras, idx)
     responded = work.responded[idx].tolist()
     partial = work.partial[idx].tolist()
