@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import hashlib
 import os
 import sqlite3
 import statistics
@@ -130,13 +131,22 @@ def bench_generator(learners: int) -> Outcome:
 # --- the metrics panel ----------------------------------------------------------------------
 
 
+def generator_fingerprint() -> str:
+    """A short hash of the generator's code and data: a changed generator means new data."""
+    digest = hashlib.sha256()
+    sources = sorted((ROOT / "src" / "outcomes" / "demo").glob("*.py"))
+    for path in [*sources, ROOT / "seed" / "institution.yaml"]:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:10]
+
+
 def demo_database(learners: int) -> Path:
     """A demo database of ``learners`` learners, generated once and kept in var/bench/."""
     from outcomes.db import make_engine
     from outcomes.demo import generate_demo
     from outcomes.migrate import upgrade
 
-    path = BENCH_DIR / f"demo-{learners}-{SEED}.db"
+    path = BENCH_DIR / f"demo-{learners}-{SEED}-{generator_fingerprint()}.db"
     if path.exists():
         return path
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
