@@ -165,9 +165,10 @@ def demo_database(learners: int) -> Path:
 FLOOR_COUNTS_SQL = """
 SELECT p.code AS programme, {cohort} AS cohort,
   count(*) AS graduates,
+  sum(CASE WHEN i.sent_at IS NOT NULL THEN 1 ELSE 0 END) AS invited,
   sum(CASE WHEN r.status = 'complete' THEN 1 ELSE 0 END) AS responded,
   sum(CASE WHEN r.status = 'partial' THEN 1 ELSE 0 END) AS partial,
-  sum(CASE WHEN o.id IS NOT NULL THEN 1 ELSE 0 END) AS known,
+  sum(CASE WHEN o.id IS NOT NULL AND o.activity <> 'unknown' THEN 1 ELSE 0 END) AS known,
   {activity_counts},
   sum(CASE WHEN (o.hours_per_week IS NOT NULL AND o.activity IN
         ('employed_full_time','employed_part_time','self_employed') AND o.hours_per_week >= 30)
