@@ -64,12 +64,17 @@ def overview_counts(*, session: Session) -> dict[str, int]:
         "enrolments": Enrolment,
         "credentials": Credential,
         "survey waves": SurveyWave,
-        "invitations": Invitation,
+        "invitations sent": Invitation,
         "responses": Response,
         "outcomes": Outcome,
     }
+    sent = col(Invitation.sent_at).is_not(None)
     return {
-        name: session.execute(sa.select(sa.func.count()).select_from(model)).scalar_one()
+        name: session.execute(
+            sa.select(sa.func.count())
+            .select_from(model)
+            .where(sent if model is Invitation else sa.true())
+        ).scalar_one()
         for name, model in tables.items()
     }
 
