@@ -134,15 +134,10 @@ def compare(
     else:
         if programme is None or wave is None:
             raise ValidationProblem("Give --csv FILE, or --programme CODE with --wave MONTHS.")
-        from outcomes.config import get_settings
-        from outcomes.db import make_engine, session_scope
         from outcomes.impact import DEFAULT_COVARIATES, comparison_from_database
-        from outcomes.migrate import check_current
 
-        settings = get_settings()
-        engine = make_engine(settings.database_url)
-        check_current(engine)
-        with session_scope(engine) as session:
+        settings, scope = _database_session()
+        with scope as session:
             result = comparison_from_database(
                 session,
                 settings,
@@ -195,8 +190,6 @@ def metrics(
             salary_floor=settings.salary_floor,
         )
     else:
-        from outcomes.db import make_engine, session_scope
-        from outcomes.migrate import check_current
         from outcomes.queries import GROUPABLE
 
         unknown = [column for column in group_by if column not in GROUPABLE]
@@ -204,9 +197,8 @@ def metrics(
             raise ValidationProblem(
                 f"Cannot group by {', '.join(unknown)}: use {', '.join(GROUPABLE)}."
             )
-        engine = make_engine(settings.database_url)
-        check_current(engine)
-        with session_scope(engine) as session:
+        settings, scope = _database_session()
+        with scope as session:
             panel = metrics_from_database(
                 session,
                 settings,
