@@ -13,10 +13,16 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy.engine import Engine
 
 from outcomes.db import make_engine
 from outcomes.migrate import upgrade
+
+# No per-example deadline: speed is measured in benchmarks, never asserted in tests, and a
+# shared 2-core machine would make a deadline flaky.
+hypothesis_settings.register_profile("outcomes", deadline=None)
+hypothesis_settings.load_profile("outcomes")
 
 PG_URL = os.environ.get("OUTCOMES_TEST_DATABASE_URL")
 REPO_ROOT = Path(__file__).resolve().parents[1]
