@@ -33,22 +33,14 @@ def planted_csv(tmp_path: Path) -> Path:
     return path
 
 
+def compare(path: Path, *options: str):  # type: ignore[no-untyped-def]
+    """Run `outcomes analyze compare` on the planted file with its usual columns."""
+    arguments = ["--csv", str(path), "--outcome", "employed", "--treatment", "holder"]
+    return runner.invoke(app, ["compare", *arguments, "--covariates", "x1,edu", *options])
+
+
 def test_the_json_output_carries_every_field_an_analyst_needs(planted_csv: Path) -> None:
-    result = runner.invoke(
-        app,
-        [
-            "compare",
-            "--csv",
-            str(planted_csv),
-            "--outcome",
-            "employed",
-            "--treatment",
-            "holder",
-            "--covariates",
-            "x1,edu",
-            "--json",
-        ],
-    )
+    result = compare(planted_csv, "--json")
     assert result.exit_code == 0, result.output
     body = json.loads(result.output)
     for key in (
@@ -73,47 +65,14 @@ def test_the_json_output_carries_every_field_an_analyst_needs(planted_csv: Path)
 
 def test_the_naive_difference_overstates_what_adjustment_finds(planted_csv: Path) -> None:
     def estimate(method: str) -> float:
-        out = runner.invoke(
-            app,
-            [
-                "compare",
-                "--csv",
-                str(planted_csv),
-                "--outcome",
-                "employed",
-                "--treatment",
-                "holder",
-                "--covariates",
-                "x1,edu",
-                "--method",
-                method,
-                "--json",
-            ],
-        )
+        out = compare(planted_csv, "--method", method, "--json")
         return float(json.loads(out.output)["estimate"])
 
     assert estimate("naive") > estimate("aipw") + 0.05
 
 
 def test_the_text_output_names_the_method_and_estimand(planted_csv: Path) -> None:
-    result = runner.invoke(
-        app,
-        [
-            "compare",
-            "--csv",
-            str(planted_csv),
-            "--outcome",
-            "employed",
-            "--treatment",
-            "holder",
-            "--covariates",
-            "x1,edu",
-            "--estimand",
-            "ate",
-            "--method",
-            "ipw",
-        ],
-    )
+    result = compare(planted_csv, "--estimand", "ate", "--method", "ipw")
     assert result.exit_code == 0
     assert result.output.startswith("Method: ipw — estimand: ATE")
 
