@@ -73,11 +73,13 @@ def metrics_from_database(
     )
     if counts.empty:
         raise NotFound("No invited graduates match these filters, so there is nothing to report.")
-    salary_frame = queries.salary_rows(session=session, group_by=keys, **filters)
+    salary_frame = queries.salary_rows(
+        session=session, group_by=keys, fulltime_hours=settings.fulltime_hours, **filters
+    )
     salaries, exclusions = eligible_salaries(
         salary_frame,
         keys,
-        fulltime_hours=settings.fulltime_hours,
+        fulltime_only=True,
         top_quantile=settings.salary_top_quantile,
         floor=settings.salary_floor,
     )

@@ -16,6 +16,8 @@ from sqlmodel import Session, SQLModel, col
 from outcomes.analysis.metrics import EMPLOYED
 from outcomes.models import (
     ACTIVITIES,
+    AnalysisRow,
+    AnalysisStale,
     Credential,
     Enrolment,
     Invitation,
@@ -47,7 +49,11 @@ def _frame(
     """
     result = session.execute(statement)
     keys = list(result.keys())
-    rows = result.cursor.fetchall() if raw else result.fetchall()  # type: ignore[attr-defined]
+    if raw:
+        # The driver's own tuples: from_records builds columns in C, three times faster
+        # than transposing them in Python at a few hundred thousand rows.
+        return pd.DataFrame.from_records(result.cursor.fetchall(), columns=keys)  # type: ignore[attr-defined]
+    rows = result.fetchall()
     if not rows:
         return pd.DataFrame(columns=keys)
     # Column-wise construction: three times faster than DataFrame(rows) on Row objects.
@@ -278,70 +284,212 @@ def analysis_frame(
     return _typed_analysis_frame(frame)
 
 
+# --- the analysis table: the flat rows the metrics panel counts -----------------------------
+#
+# Counting over the five-table join takes seconds at a million graduates, most of it in the
+# joins. ``analysis_row`` holds the same rows flattened, one per graduate of a wave; database
+# triggers (migration 0002) list every invitation a write touches in ``analysis_stale``, and
+# the readers below rebuild those rows first. So the panel is always computed from the
+# records as they are, whoever wrote them, at the price of one cheap check per read.
+
+ANALYSIS_LOCK = 0x0A7A1_5E5  # PostgreSQL advisory lock: one refresher at a time
+# Above this share of the table, rebuilding everything beats rebuilding row by row.
+FULL_REBUILD_SHARE = 0.2
+# Small batches keep PostgreSQL on index lookups: at 1,000 ids a batch refreshes in 40 ms,
+# at 10,000 the planner switches to full scans and hash joins (0.9 s).
+REFRESH_BATCH = 1_000
+
+
+def analysis_row_select(*, few: bool = False) -> sa.Select:  # type: ignore[type-arg]
+    """The definition of ``analysis_row``: one row per graduate of a wave, from the records.
+
+    Same population and definitions as :func:`analysis_select` (ended enrolments; treated =
+    an active credential from the qualifying enrolment; known = an outcome whose activity
+    is not "unknown"), with the activity of a graduate without an outcome as "unknown".
+
+    ``few`` says the caller restricts it to a batch of invitations: "treated" is then
+    looked up per row (EXISTS, an index probe each), where the whole table is better served
+    by one join to the holders' enrolments (PostgreSQL would run EXISTS once per row, half
+    the time of a full rebuild; SQLite would group every credential for each batch).
+    """
+    inv, enr, cred = _table(Invitation), _table(Enrolment), _table(Credential)
+    resp, out = _table(Response), _table(Outcome)
+    joined = inv.join(enr, enr.c.id == inv.c.enrolment_id)
+    if few:
+        is_treated: sa.ColumnElement[bool] = (
+            sa.exists().where(cred.c.enrolment_id == enr.c.id).where(cred.c.status == "active")
+        )
+    else:
+        holders = (
+            sa.select(cred.c.enrolment_id)
+            .where(cred.c.status == "active")
+            .group_by(cred.c.enrolment_id)
+            .subquery("holders")
+        )
+        joined = joined.outerjoin(holders, holders.c.enrolment_id == enr.c.id)
+        is_treated = holders.c.enrolment_id.is_not(None)
+    return (
+        sa.select(
+            inv.c.id.label("invitation_id"),
+            inv.c.wave_id,
+            enr.c.programme_id,
+            sa.cast(sa.extract("year", enr.c.ended_on), sa.Integer).label("cohort"),
+            is_treated.label("treated"),
+            inv.c.sent_at.is_not(None).label("invited"),
+            resp.c.status.label("response_status"),
+            _known(out).label("known"),
+            sa.func.coalesce(out.c.activity, "unknown").label("activity"),
+            out.c.hours_per_week,
+            out.c.salary_annual,
+            out.c.salary_excluded,
+            out.c.job_related,
+            out.c.satisfaction,
+            out.c.nps,
+            out.c.voice_meaningful,
+            out.c.voice_future,
+            out.c.voice_skills,
+        )
+        .select_from(
+            joined.outerjoin(resp, resp.c.invitation_id == inv.c.id).outerjoin(
+                out, sa.and_(out.c.learner_id == inv.c.learner_id, out.c.wave_id == inv.c.wave_id)
+            )
+        )
+        .where(enr.c.ended_on.is_not(None))
+    )
+
+
+def refresh_analysis_rows(*, session: Session, full: bool = False) -> int:
+    """Rebuild the analysis rows the triggers listed as stale (all of them with ``full``).
+
+    Returns how many invitations were refreshed. When something was stale the work is
+    committed at once, so the lock that keeps refreshers apart on PostgreSQL is not held
+    through the caller's reads: call it before reading, never inside a unit of work that
+    must roll back as a whole.
+
+    Claiming the marks first (DELETE … RETURNING) makes concurrent writers safe: a mark not
+    yet committed is invisible to the claim, so it survives for the next refresh.
+    """
+    stale, rows = _table(AnalysisStale), _table(AnalysisRow)
+    if not full and session.execute(sa.select(stale.c.id).limit(1)).first() is None:
+        return 0
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    if postgresql:
+        session.execute(sa.select(sa.func.pg_advisory_xact_lock(ANALYSIS_LOCK)))
+    if full:
+        # TRUNCATE waits for writers still adding marks, so what it empties is committed.
+        session.execute(sa.text("TRUNCATE analysis_stale") if postgresql else sa.delete(stale))
+        claimed: set[int] = set()
+    else:
+        claim = sa.delete(stale).returning(stale.c.invitation_id)
+        claimed = set(session.execute(claim).scalars())
+    if not full and len(claimed) > 20 * REFRESH_BATCH:  # counting costs what 5 batches do
+        present = session.execute(sa.select(sa.func.count()).select_from(rows)).scalar_one()
+        full = len(claimed) > FULL_REBUILD_SHARE * present
+    definition = analysis_row_select(few=not full)
+    names = list(definition.selected_columns.keys())
+    if full and postgresql:
+        # Room for the hash joins of a rebuild to stay in memory (this transaction only).
+        session.execute(sa.text("SET LOCAL work_mem = '128MB'"))
+    if full:
+        # TRUNCATE leaves no dead rows behind for the next scans to wade through (PostgreSQL;
+        # SQLite empties a table by DELETE without WHERE just as fast).
+        session.execute(sa.text("TRUNCATE analysis_row") if postgresql else sa.delete(rows))
+        session.execute(sa.insert(rows).from_select(names, definition))
+        refreshed = session.execute(sa.select(sa.func.count()).select_from(rows)).scalar_one()
+    else:
+        ids = sorted(claimed)
+        invitation_id = definition.selected_columns.invitation_id
+        for start in range(0, len(ids), REFRESH_BATCH):
+            # Our own integer ids, rendered inline: a thousand bound parameters cost
+            # PostgreSQL more to parse and plan than the refresh itself.
+            batch: sa.BindParameter[list[int]] = sa.bindparam(
+                "ids", ids[start : start + REFRESH_BATCH], literal_execute=True
+            )
+            session.execute(sa.delete(rows).where(rows.c.invitation_id.in_(batch)))
+            session.execute(
+                sa.insert(rows).from_select(names, definition.where(invitation_id.in_(batch)))
+            )
+        refreshed = len(ids)
+    session.commit()
+    if full and postgresql:
+        # Fresh planner statistics, or PostgreSQL plans the next aggregation for an empty table.
+        session.execute(sa.text("ANALYZE analysis_row"))
+        session.commit()
+    return refreshed
+
+
 GROUPABLE = ("programme", "cohort", "wave_months", "treated")
 
 
-def _counting_select(
+def _fresh_rows(
     *,
+    session: Session,
     group_by: tuple[str, ...],
-    outcome_join: str = "left",
     wave_months: int | None = None,
     programme_codes: list[str] | None = None,
     programme_ids: set[int] | None = None,
     treated: bool | None = None,
-) -> tuple[sa.Select, dict[str, sa.ColumnElement[Any]]]:  # type: ignore[type-arg]
-    """The rows of :func:`analysis_select` with only the joins aggregation needs.
+) -> tuple[sa.Table, list[sa.ColumnElement[bool]], dict[str, sa.ColumnElement[Any]]]:
+    """The analysis table (refreshed), the filters on it, and the raw column behind each key.
 
-    Same population and definitions as ``analysis_select``, but the learner and wave tables
-    and the credential lookup are joined only when a group or filter uses them: at a
-    million rows every unnecessary join costs seconds.
+    Filters and keys use only the table's own ids (``programme`` is grouped by
+    ``programme_id``, ``wave_months`` by ``wave_id``): the scan over a million rows joins
+    nothing, and the small lookups come after (:func:`_lookups`).
     """
-    inv, enr, prog = _table(Invitation), _table(Enrolment), _table(Programme)
-    wav, cred, resp, out = (
-        _table(SurveyWave),
-        _table(Credential),
-        _table(Response),
-        _table(Outcome),
-    )
-    from_clause = inv.join(enr, enr.c.id == inv.c.enrolment_id).join(
-        prog, prog.c.id == enr.c.programme_id
-    )
-    outcome_on = sa.and_(out.c.learner_id == inv.c.learner_id, out.c.wave_id == inv.c.wave_id)
-    if outcome_join == "inner":
-        from_clause = from_clause.join(out, outcome_on)
-    else:
-        from_clause = from_clause.outerjoin(resp, resp.c.invitation_id == inv.c.id).outerjoin(
-            out, outcome_on
-        )
-    needs_wave = wave_months is not None or "wave_months" in group_by
-    if needs_wave:
-        from_clause = from_clause.join(wav, wav.c.id == inv.c.wave_id)
-    is_treated = sa.exists().where(cred.c.enrolment_id == enr.c.id).where(cred.c.status == "active")
-    columns: dict[str, sa.ColumnElement[Any]] = {
-        "programme": prog.c.code,
-        "cohort": sa.cast(sa.extract("year", enr.c.ended_on), sa.Integer),
-        "treated": is_treated,
-        "activity": out.c.activity,
-        "hours_per_week": out.c.hours_per_week,
-        "salary_annual": out.c.salary_annual,
-        "salary_excluded": out.c.salary_excluded,
-        "known": _known(out),
-        "invited": inv.c.sent_at.is_not(None),
+    unknown = [column for column in group_by if column not in GROUPABLE]
+    if unknown:
+        raise ValueError(f"cannot group by {unknown}: use {', '.join(GROUPABLE)}")
+    refresh_analysis_rows(session=session)
+    row, prog, wav = _table(AnalysisRow), _table(Programme), _table(SurveyWave)
+    where: list[sa.ColumnElement[bool]] = []
+    if wave_months is not None:
+        months = sa.select(wav.c.id).where(wav.c.months_after_award == wave_months)
+        where.append(row.c.wave_id.in_(months))
+    if programme_codes:
+        codes = sa.select(prog.c.id).where(prog.c.code.in_(programme_codes))
+        where.append(row.c.programme_id.in_(codes))
+    if programme_ids is not None:
+        where.append(row.c.programme_id.in_(sorted(programme_ids)))
+    if treated is not None:
+        where.append(row.c.treated == treated)
+    keys = {
+        "programme": row.c.programme_id,
+        "cohort": row.c.cohort,
+        "wave_months": row.c.wave_id,
+        "treated": row.c.treated,
     }
-    if needs_wave:
-        columns["wave_months"] = wav.c.months_after_award
-    if outcome_join != "inner":
-        columns["response_status"] = resp.c.status
-    statement = _restrict(
-        sa.select(sa.literal(1)).select_from(from_clause),
-        wave_months=wave_months,
-        programme_codes=programme_codes,
-        programme_ids=programme_ids,
-        treated=treated,
-        is_treated=is_treated,
+    return row, where, {key: keys[key] for key in group_by}
+
+
+def _lookups(session: Session, frame: pd.DataFrame, group_by: tuple[str, ...]) -> pd.DataFrame:
+    """Replace programme and wave ids by programme codes and months after award."""
+    if "programme" in group_by:
+        codes = dict(session.execute(sa.select(col(Programme.id), col(Programme.code))).all())
+        frame["programme"] = frame["programme"].map(codes)
+    if "wave_months" in group_by:
+        months = dict(
+            session.execute(sa.select(col(SurveyWave.id), col(SurveyWave.months_after_award)))
+            .tuples()
+            .all()
+        )
+        frame["wave_months"] = frame["wave_months"].map(months)
+    for column in group_by:
+        if column in ("cohort", "wave_months"):
+            frame[column] = pd.to_numeric(frame[column]).astype("int64")
+        elif column == "treated":
+            frame[column] = frame[column].astype(bool)
+    return frame
+
+
+def _fulltime(row: sa.Table, fulltime_hours: float | None) -> sa.ColumnElement[bool]:
+    """Full-time as :func:`outcomes.analysis.metrics.fulltime_mask` decides it, in SQL."""
+    activity, hours = row.c.activity, row.c.hours_per_week
+    if fulltime_hours is None:
+        return activity == "employed_full_time"
+    return sa.or_(
+        sa.and_(hours >= fulltime_hours, activity.in_(EMPLOYED)),
+        sa.and_(hours.is_(None), activity == "employed_full_time"),
     )
-    columns.update({item: out.c[item] for item in (*_LIKERT, "nps", "job_related")})
-    return statement, columns
 
 
 _LIKERT = ("satisfaction", "voice_meaningful", "voice_future", "voice_skills")
@@ -358,95 +506,77 @@ def metric_counts(
 
     The columns are those :func:`outcomes.analysis.metrics.metrics_from_counts` expects;
     full-time follows :func:`outcomes.analysis.metrics.fulltime_mask` (hours decide when
-    known). ``filters`` are those of :func:`analysis_select`.
+    known). ``filters`` are those of :func:`analysis_select`. Reads ``analysis_row``,
+    refreshing its stale rows first (which commits; see :func:`refresh_analysis_rows`).
     """
-    unknown = [column for column in group_by if column not in GROUPABLE]
-    if unknown:
-        raise ValueError(f"cannot group by {unknown}: use {', '.join(GROUPABLE)}")
-    base, c = _counting_select(group_by=group_by, **filters)  # type: ignore[arg-type]
+    row, where, keys = _fresh_rows(session=session, group_by=group_by, **filters)  # type: ignore[arg-type]
 
     def count_if(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
-        return sa.func.sum(sa.case((condition, 1), else_=0))
+        return sa.func.count().filter(condition)
 
-    activity = sa.func.coalesce(c["activity"], "unknown")
-    hours = c["hours_per_week"]
-    employed = activity.in_(EMPLOYED)
-    if fulltime_hours is None:
-        fulltime = activity == "employed_full_time"
-    else:
-        fulltime = sa.case(
-            (hours.is_not(None), sa.and_(employed, hours >= fulltime_hours)),
-            else_=activity == "employed_full_time",
-        )
-    columns: list[sa.ColumnElement[Any]] = [sa.func.count().label("graduates")]
-    columns += [
-        count_if(c["invited"]).label("invited"),
-        count_if(c["response_status"] == "complete").label("responded"),
-        count_if(c["response_status"] == "partial").label("partial"),
-        count_if(c["known"]).label("known"),
+    employed = row.c.activity.in_(EMPLOYED)
+    columns: list[sa.ColumnElement[Any]] = [
+        sa.func.count().label("graduates"),
+        count_if(row.c.invited).label("invited"),
+        count_if(row.c.response_status == "complete").label("responded"),
+        count_if(row.c.response_status == "partial").label("partial"),
+        count_if(row.c.known).label("known"),
     ]
-    columns += [count_if(activity == code).label(f"n_{code}") for code in ACTIVITIES]
+    columns += [count_if(row.c.activity == code).label(f"n_{code}") for code in ACTIVITIES]
     columns += [
-        count_if(fulltime).label("n_fulltime"),
-        count_if(sa.and_(employed, c["job_related"].is_not(None))).label("n_related_answered"),
-        count_if(sa.and_(employed, c["job_related"] >= 4)).label("n_related_agree"),
+        count_if(_fulltime(row, fulltime_hours)).label("n_fulltime"),
+        count_if(sa.and_(row.c.job_related.is_not(None), employed)).label("n_related_answered"),
+        count_if(sa.and_(row.c.job_related >= 4, employed)).label("n_related_agree"),
     ]
-    for item in ("satisfaction", "voice_meaningful", "voice_future", "voice_skills"):
+    for item in _LIKERT:
         columns += [
-            count_if(c[item].is_not(None)).label(f"n_{item}"),
-            count_if(c[item] >= 4).label(f"n_{item}_agree"),
+            sa.func.count(row.c[item]).label(f"n_{item}"),
+            count_if(row.c[item] >= 4).label(f"n_{item}_agree"),
         ]
     columns += [
-        sa.func.coalesce(sa.func.sum(c["satisfaction"]), 0).label("satisfaction_sum"),
-        sa.func.coalesce(sa.func.sum(c["satisfaction"] * c["satisfaction"]), 0).label(
+        sa.func.coalesce(sa.func.sum(row.c.satisfaction), 0).label("satisfaction_sum"),
+        sa.func.coalesce(sa.func.sum(row.c.satisfaction * row.c.satisfaction), 0).label(
             "satisfaction_sum_sq"
         ),
-        count_if(c["nps"].is_not(None)).label("n_nps"),
-        count_if(c["nps"] >= 9).label("n_promoters"),
-        count_if(c["nps"] <= 6).label("n_detractors"),
+        sa.func.count(row.c.nps).label("n_nps"),
+        count_if(row.c.nps >= 9).label("n_promoters"),
+        count_if(row.c.nps <= 6).label("n_detractors"),
     ]
-    keys = [c[column].label(column) for column in group_by]
-    statement = base.with_only_columns(*keys, *columns)
+    statement = sa.select(*[column.label(key) for key, column in keys.items()], *columns).where(
+        *where
+    )
     if keys:
-        positions: list[sa.ColumnElement[Any]] = [
-            sa.literal_column(str(i + 1)) for i in range(len(keys))
-        ]
-        statement = statement.group_by(*positions).order_by(*positions)
-    frame = _frame(session, statement, raw=True)
+        statement = statement.group_by(*keys.values())
+    frame = _lookups(session, _frame(session, statement, raw=True), group_by)
     for column in frame.columns[len(group_by) :]:
         frame[column] = pd.to_numeric(frame[column]).astype("float64").fillna(0.0)
-    for column in group_by:
-        if column in ("cohort", "wave_months"):
-            frame[column] = pd.to_numeric(frame[column]).astype("int64")
-        elif column == "treated":
-            frame[column] = frame[column].astype(bool)
+    if group_by:
+        # Ids became codes and months: rows that now share a key are added together.
+        frame = frame.groupby(list(group_by), as_index=False, sort=True).sum()
     return frame
 
 
 def salary_rows(
-    *, session: Session, group_by: tuple[str, ...] = ("programme",), **filters: object
+    *,
+    session: Session,
+    group_by: tuple[str, ...] = ("programme",),
+    fulltime_hours: float | None = 30.0,
+    **filters: object,
 ) -> pd.DataFrame:
-    """Employed rows with a salary: the small frame salary quantiles are computed from."""
-    base, c = _counting_select(
-        group_by=group_by,
-        outcome_join="inner",
-        **filters,  # type: ignore[arg-type]
-    )
-    statement = base.with_only_columns(
-        *[c[column].label(column) for column in group_by],
-        c["activity"].label("activity"),
-        c["hours_per_week"].label("hours_per_week"),
-        c["salary_annual"].label("salary_annual"),
-        c["salary_excluded"].label("salary_excluded"),
-    ).where(sa.and_(c["salary_annual"].is_not(None), c["activity"].in_(EMPLOYED)))
-    frame = _frame(session, statement, raw=True)
-    frame["activity"] = frame["activity"].astype("string")
-    frame["hours_per_week"] = pd.to_numeric(frame["hours_per_week"]).astype("float64")
+    """Full-time employed graduates with a salary: the frame salary quantiles come from.
+
+    Columns: the keys, ``salary_annual`` and ``salary_excluded``; the full-time rule is
+    applied here, in SQL, so that only the rows the quantiles can use leave the database.
+    """
+    row, where, keys = _fresh_rows(session=session, group_by=group_by, **filters)  # type: ignore[arg-type]
+    statement = sa.select(
+        *[column.label(key) for key, column in keys.items()],
+        row.c.salary_annual,
+        row.c.salary_excluded,
+    ).where(*where, row.c.salary_annual.is_not(None), _fulltime(row, fulltime_hours))
+    frame = _lookups(session, _frame(session, statement, raw=True), group_by)
     frame["salary_annual"] = pd.to_numeric(frame["salary_annual"]).astype("float64")
     frame["salary_excluded"] = frame["salary_excluded"].fillna(False).astype(bool)
-    for column in group_by:
-        if column in ("cohort", "wave_months"):
-            frame[column] = pd.to_numeric(frame[column]).astype("int64")
     return frame
 
 

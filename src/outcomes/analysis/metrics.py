@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -299,8 +300,13 @@ def eligible_salaries(
     hours_per_week: str = "hours_per_week",
     salary: str = "salary_annual",
     salary_excluded: str = "salary_excluded",
+    fulltime_only: bool = False,
 ) -> tuple[pd.DataFrame, SalaryExclusions]:
     """Salaries that enter the quantiles: full-time employed, not flagged, within floor and cap.
+
+    ``fulltime_only`` says every row is already known to be full-time employed (the
+    database applied :func:`fulltime_mask`'s rule, as ``queries.salary_rows`` does): the
+    activity and hours columns are then not needed.
 
     Notes
     -----
@@ -309,12 +315,18 @@ def eligible_salaries(
     of all eligible salaries in ``frame`` (the analysed population, not each group), so every
     group is held to the same cap.
     """
-    codes = pd.Categorical(frame[activity], categories=ACTIVITY_CODES).codes.astype(np.int64)
-    hours = (
-        _numbers(frame, hours_per_week) if hours_per_week in frame else np.full(len(codes), np.nan)
-    )
     values = _numbers(frame, salary)
-    fulltime_with_salary = fulltime_mask(codes, hours, fulltime_hours) & ~np.isnan(values)
+    if fulltime_only:
+        fulltime = np.ones(len(values), dtype=bool)
+    else:
+        codes = pd.Categorical(frame[activity], categories=ACTIVITY_CODES).codes.astype(np.int64)
+        hours = (
+            _numbers(frame, hours_per_week)
+            if hours_per_week in frame
+            else np.full(len(codes), np.nan)
+        )
+        fulltime = fulltime_mask(codes, hours, fulltime_hours)
+    fulltime_with_salary = fulltime & ~np.isnan(values)
     flagged = fulltime_with_salary & _flag(frame, salary_excluded)
     candidate = fulltime_with_salary & ~flagged
     below = candidate & (values < floor) if floor is not None else np.zeros(len(codes), bool)
@@ -533,9 +545,13 @@ def metrics_panel(
     -------
     MetricsPanel
     """
-    salary_columns = {k: columns.pop(k) for k in ("salary", "salary_excluded") if k in columns}
+    salary_columns: dict[str, Any] = {
+        k: columns.pop(k) for k in ("salary", "salary_excluded") if k in columns
+    }
     counts = count_outcomes(frame, group_by, fulltime_hours=fulltime_hours, **columns)
-    shared = {k: v for k, v in columns.items() if k in ("activity", "hours_per_week")}
+    shared: dict[str, Any] = {
+        k: v for k, v in columns.items() if k in ("activity", "hours_per_week")
+    }
     salaries, exclusions = eligible_salaries(
         frame,
         group_by,

@@ -28,6 +28,7 @@ from outcomes.demo.spec import INSTRUMENT_KEYS, InstitutionSpec, load_institutio
 from outcomes.demo.staff_accounts import DEMO_ACTOR, create_demo_staff
 from outcomes.demo.writer import DEMO_TABLES, insert, next_ids, rows_in, sync_sequences
 from outcomes.errors import IntegrityProblem
+from outcomes.freshness import bulk_load
 from outcomes.instruments import ensure_instrument_version, load_shipped
 from outcomes.models import InstrumentVersion
 
@@ -166,23 +167,27 @@ def generate_demo(
     counts["survey_wave"] = len(shared.wave_ids)
     counts["instrument_version"] = len(set(shared.version_ids.values()))
     report("learners", 0, learners)
-    for number, start in enumerate(range(0, learners, CHUNK_SIZE)):
-        n = min(CHUNK_SIZE, learners - start)
-        rng = np.random.default_rng([seed, number])
-        chunk = build_chunk(rng, context, ids, key, first_number=start + 1, n=n)
+    # No per-row marks for the analysis table while loading: it is rebuilt once at the end.
+    with bulk_load(engine):
+        for number, start in enumerate(range(0, learners, CHUNK_SIZE)):
+            n = min(CHUNK_SIZE, learners - start)
+            rng = np.random.default_rng([seed, number])
+            chunk = build_chunk(rng, context, ids, key, first_number=start + 1, n=n)
+            with engine.begin() as connection:
+                for table in DEMO_TABLES:
+                    counts[table] += insert(connection, table, chunk.tables.get(table, []))
+            report("learners", start + n, learners)
         with engine.begin() as connection:
-            for table in DEMO_TABLES:
-                counts[table] += insert(connection, table, chunk.tables.get(table, []))
-        report("learners", start + n, learners)
-    with engine.begin() as connection:
-        sync_sequences(connection)
-    # Fresh planner statistics after a bulk load: without them PostgreSQL sizes its hash
-    # joins from empty-table estimates. (On SQLite, statistics lead the planner to walk the
-    # invitation table in index order, twice as slow for the analysis queries: none there.)
-    if engine.dialect.name == "postgresql":
-        with engine.connect() as connection:
-            connection.exec_driver_sql("ANALYZE")
-            connection.commit()
+            sync_sequences(connection)
+        # Fresh planner statistics after a bulk load: without them PostgreSQL sizes its hash
+        # joins from empty-table estimates. (On SQLite, statistics lead the planner to walk
+        # the invitation table in index order, twice as slow for the analysis queries: none
+        # there.) Only the loaded tables: a bare ANALYZE visits every schema of the database
+        # and can deadlock with another schema's TRUNCATE.
+        if engine.dialect.name == "postgresql":
+            with engine.connect() as connection:
+                connection.exec_driver_sql("ANALYZE " + ", ".join(DEMO_TABLES))
+                connection.commit()
     staff: dict[str, str] = {}
     if secret_key is not None:
         staff = create_demo_staff(

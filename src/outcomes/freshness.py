@@ -1,0 +1,121 @@
+"""Keeping the analysis table fresh: the triggers that list stale rows, and bulk loads.
+
+Triggers on the five tables an analysis row is derived from add the invitation ids a write
+touches to ``analysis_stale``; ``queries.refresh_analysis_rows`` rebuilds those rows before
+the next read (docs/architecture.md, "The analysis table"). Both engines get the same marks:
+row triggers on SQLite, statement triggers over transition tables on PostgreSQL (one
+set-based insert per statement).
+
+The triggers only *list* keys; the derivation lives once, in ``queries.analysis_row_select``.
+Written by hand because neither Alembic nor SQLAlchemy manages triggers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy.engine import Engine
+
+from outcomes.db import session_scope
+from outcomes.queries import refresh_analysis_rows
+
+# For each source table: how a changed row ``{row}`` names the invitations it feeds —
+# (join condition with ``invitation i``, or None when the row names the invitation itself;
+# the invitation id expression).
+MARKS: dict[str, tuple[str | None, str]] = {
+    "invitation": (None, "{row}.id"),
+    "response": (None, "{row}.invitation_id"),
+    "outcome": ("i.learner_id = {row}.learner_id AND i.wave_id = {row}.wave_id", "i.id"),
+    "credential": ("i.enrolment_id = {row}.enrolment_id", "i.id"),
+    "enrolment": ("i.enrolment_id = {row}.id", "i.id"),
+}
+SQLITE_EVENTS = {"insert": ["NEW"], "update": ["OLD", "NEW"], "delete": ["OLD"]}
+# A transition table serves one event, so an update gets two triggers: the rows before (a
+# key may have moved away) and after.
+POSTGRESQL_EVENTS = (
+    ("insert", "INSERT", "NEW"),
+    ("update_old", "UPDATE", "OLD"),
+    ("update_new", "UPDATE", "NEW"),
+    ("delete", "DELETE", "OLD"),
+)
+
+
+def _mark(table: str, row: str, *, from_row: str | None) -> str:
+    """The INSERT that lists the invitations fed by ``row`` (a transition table or NEW/OLD)."""
+    join, ident = MARKS[table]
+    select = f"SELECT {ident.format(row=row)}"
+    if from_row is not None:
+        select += f" FROM {from_row} {row}"
+    if join is not None:
+        select += " " + ("JOIN" if from_row else "FROM") + " invitation i"
+        select += (" ON " if from_row else " WHERE ") + join.format(row=row)
+    return f"INSERT INTO analysis_stale (invitation_id) {select}"
+
+
+def create_triggers(dialect: str) -> list[str]:
+    """The statements that create the marking triggers (and, on PostgreSQL, their functions)."""
+    statements = []
+    for table in MARKS:
+        if dialect == "postgresql":
+            statements.append(
+                f"CREATE OR REPLACE FUNCTION outcomes_analysis_stale_{table}() RETURNS trigger "
+                f"AS $$ BEGIN {_mark(table, 'r', from_row='changed_rows')}; RETURN NULL; END; $$ "
+                "LANGUAGE plpgsql"
+            )
+            statements += [
+                f"CREATE TRIGGER analysis_stale_{table}_{name} AFTER {event} ON {table} "
+                f"REFERENCING {transition} TABLE AS changed_rows FOR EACH STATEMENT "
+                f"EXECUTE FUNCTION outcomes_analysis_stale_{table}()"
+                for name, event, transition in POSTGRESQL_EVENTS
+            ]
+        else:
+            for event, rows in SQLITE_EVENTS.items():
+                body = "; ".join(_mark(table, row, from_row=None) for row in rows)
+                statements.append(
+                    f"CREATE TRIGGER analysis_stale_{table}_{event} AFTER {event.upper()} "
+                    f"ON {table} FOR EACH ROW BEGIN {body}; END"
+                )
+    return statements
+
+
+def drop_triggers(dialect: str, *, functions: bool = False) -> list[str]:
+    """The statements that drop the marking triggers (and their functions, if asked)."""
+    statements = []
+    for table in MARKS:
+        if dialect == "postgresql":
+            statements += [
+                f"DROP TRIGGER IF EXISTS analysis_stale_{table}_{name} ON {table}"
+                for name, _, _ in POSTGRESQL_EVENTS
+            ]
+            if functions:
+                statements.append(f"DROP FUNCTION IF EXISTS outcomes_analysis_stale_{table}()")
+        else:
+            statements += [
+                f"DROP TRIGGER IF EXISTS analysis_stale_{table}_{event}" for event in SQLITE_EVENTS
+            ]
+    return statements
+
+
+@contextmanager
+def bulk_load(engine: Engine) -> Iterator[None]:
+    """Write many rows without per-row marks, then rebuild the whole analysis table.
+
+    Marking costs SQLite a trigger run per row (40 % of the demo generator's time). During a
+    bulk load the triggers are dropped; afterwards they are restored and the whole table is
+    rebuilt, which covers any write made meanwhile: on PostgreSQL, restoring a trigger waits
+    for writers still open on that table, so their rows are committed before the rebuild
+    reads; SQLite has one writer at a time.
+    """
+    dialect = engine.dialect.name
+    with engine.begin() as connection:
+        for statement in drop_triggers(dialect):
+            connection.exec_driver_sql(statement)
+    try:
+        yield
+    finally:
+        with engine.begin() as connection:
+            for statement in create_triggers(dialect):
+                connection.exec_driver_sql(statement)
+        with session_scope(engine) as session:
+            refresh_analysis_rows(session=session, full=True)
