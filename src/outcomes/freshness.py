@@ -30,15 +30,34 @@ MARKS: dict[str, tuple[str | None, str]] = {
     "credential": ("i.enrolment_id = {row}.enrolment_id", "i.id"),
     "enrolment": ("i.enrolment_id = {row}.id", "i.id"),
 }
+# The columns an analysis row is derived from (keys included): an update that changes none
+# of them — a reminder counted, an answer saved without finishing — marks nothing.
+COUNTED: dict[str, tuple[str, ...]] = {
+    "invitation": ("sent_at", "wave_id", "learner_id", "enrolment_id"),
+    "response": ("status", "invitation_id"),
+    "outcome": (
+        "learner_id",
+        "wave_id",
+        "activity",
+        "hours_per_week",
+        "salary_annual",
+        "salary_excluded",
+        "job_related",
+        "satisfaction",
+        "nps",
+        "voice_meaningful",
+        "voice_future",
+        "voice_skills",
+    ),
+    "credential": ("status", "enrolment_id"),
+    "enrolment": ("programme_id", "ended_on"),
+}
 SQLITE_EVENTS = {"insert": ["NEW"], "update": ["OLD", "NEW"], "delete": ["OLD"]}
-# A transition table serves one event, so an update gets two triggers: the rows before (a
-# key may have moved away) and after.
-POSTGRESQL_EVENTS = (
-    ("insert", "INSERT", "NEW"),
-    ("update_old", "UPDATE", "OLD"),
-    ("update_new", "UPDATE", "NEW"),
-    ("delete", "DELETE", "OLD"),
-)
+POSTGRESQL_EVENTS = (("insert", "INSERT", "NEW"), ("delete", "DELETE", "OLD"))
+
+
+def _changed(table: str, old: str, new: str, distinct: str) -> str:
+    return " OR ".join(f"{old}.{c} {distinct} {new}.{c}" for c in COUNTED[table])
 
 
 def _mark(table: str, row: str, *, from_row: str | None) -> str:
@@ -69,12 +88,37 @@ def create_triggers(dialect: str) -> list[str]:
                 f"EXECUTE FUNCTION outcomes_analysis_stale_{table}()"
                 for name, event, transition in POSTGRESQL_EVENTS
             ]
+            # An update marks the rows before (a key may have moved away) and after, of the
+            # rows whose counted columns changed.
+            changed = _changed(table, "o", "n", "IS DISTINCT FROM")
+            both = [
+                _mark(
+                    table,
+                    "r",
+                    from_row=f"(SELECT {alias}.* FROM old_rows o JOIN new_rows n "
+                    f"ON n.id = o.id WHERE {changed})",
+                )
+                for alias in ("o", "n")
+            ]
+            statements.append(
+                f"CREATE OR REPLACE FUNCTION outcomes_analysis_stale_{table}_update() "
+                f"RETURNS trigger AS $$ BEGIN {both[0]}; {both[1]}; RETURN NULL; END; $$ "
+                "LANGUAGE plpgsql"
+            )
+            statements.append(
+                f"CREATE TRIGGER analysis_stale_{table}_update AFTER UPDATE ON {table} "
+                "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT "
+                f"EXECUTE FUNCTION outcomes_analysis_stale_{table}_update()"
+            )
         else:
             for event, rows in SQLITE_EVENTS.items():
                 body = "; ".join(_mark(table, row, from_row=None) for row in rows)
+                when = (
+                    f"WHEN {_changed(table, 'OLD', 'NEW', 'IS NOT')} " if event == "update" else ""
+                )
                 statements.append(
                     f"CREATE TRIGGER analysis_stale_{table}_{event} AFTER {event.upper()} "
-                    f"ON {table} FOR EACH ROW BEGIN {body}; END"
+                    f"ON {table} FOR EACH ROW {when}BEGIN {body}; END"
                 )
     return statements
 
@@ -86,10 +130,13 @@ def drop_triggers(dialect: str, *, functions: bool = False) -> list[str]:
         if dialect == "postgresql":
             statements += [
                 f"DROP TRIGGER IF EXISTS analysis_stale_{table}_{name} ON {table}"
-                for name, _, _ in POSTGRESQL_EVENTS
+                for name in ("insert", "delete", "update")
             ]
             if functions:
-                statements.append(f"DROP FUNCTION IF EXISTS outcomes_analysis_stale_{table}()")
+                statements += [
+                    f"DROP FUNCTION IF EXISTS outcomes_analysis_stale_{table}()",
+                    f"DROP FUNCTION IF EXISTS outcomes_analysis_stale_{table}_update()",
+                ]
         else:
             statements += [
                 f"DROP TRIGGER IF EXISTS analysis_stale_{table}_{event}" for event in SQLITE_EVENTS

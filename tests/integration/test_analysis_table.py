@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.sql import visitors
 
 from outcomes import freshness, queries
 from outcomes.db import session_scope
@@ -188,7 +189,12 @@ def test_an_answer_saved_while_the_panel_refreshes_is_not_lost(
     with demo_engine.connect() as conn:
         outcome_id = first_id(conn, "SELECT min(id) FROM outcome WHERE activity <> 'voluntary'")
     with demo_engine.begin() as conn:  # an earlier, committed change: its mark waits
-        conn.execute(sa.text(f"UPDATE outcome SET nps = 10 WHERE id = {outcome_id}"))
+        conn.execute(
+            sa.text(
+                "UPDATE outcome SET nps = CASE WHEN nps = 10 THEN 9 ELSE 10 END "
+                f"WHERE id = {outcome_id}"
+            )
+        )
     graduate = demo_engine.connect()
     try:
         graduate.begin()
@@ -235,3 +241,24 @@ def test_a_failed_bulk_load_still_puts_the_triggers_back(demo_engine: Engine) ->
     with demo_engine.begin() as conn:
         WRITES["an outcome changes"](conn)
     assert stale_marks(demo_engine) > 0
+
+
+def test_every_column_an_analysis_row_reads_is_watched_by_a_trigger() -> None:
+    read = {
+        (column.table.name, column.name)
+        for statement in (queries.analysis_row_select(), queries.analysis_row_select(few=True))
+        for column in visitors.iterate(statement)
+        if isinstance(column, sa.Column) and column.table.name in freshness.COUNTED
+    }
+    watched = {(table, "id") for table in freshness.COUNTED} | {
+        (table, column) for table, columns in freshness.COUNTED.items() for column in columns
+    }
+    assert read - watched == set()
+    assert ("outcome", "activity") in read  # the walk does see the columns
+
+
+def test_a_reminder_or_an_unfinished_save_marks_nothing(demo_engine: Engine) -> None:
+    with demo_engine.begin() as conn:
+        conn.execute(sa.text("UPDATE invitation SET reminders = reminders + 1"))
+        conn.execute(sa.text("UPDATE response SET language = 'es'"))
+    assert stale_marks(demo_engine) == 0
