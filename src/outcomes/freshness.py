@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from sqlalchemy.engine import Engine
 
 from outcomes.db import session_scope
+from outcomes.models import OUTCOME_MEASURES, AnalysisRow
 from outcomes.queries import refresh_analysis_rows
 
 # For each source table: how a changed row ``{row}`` names the invitations it feeds —
@@ -30,25 +31,14 @@ MARKS: dict[str, tuple[str | None, str]] = {
     "credential": ("i.enrolment_id = {row}.enrolment_id", "i.id"),
     "enrolment": ("i.enrolment_id = {row}.id", "i.id"),
 }
+_ROW_COLUMNS = set(AnalysisRow.model_fields)
 # The columns an analysis row is derived from (keys included): an update that changes none
 # of them — a reminder counted, an answer saved without finishing — marks nothing.
 COUNTED: dict[str, tuple[str, ...]] = {
     "invitation": ("sent_at", "wave_id", "learner_id", "enrolment_id"),
     "response": ("status", "invitation_id"),
-    "outcome": (
-        "learner_id",
-        "wave_id",
-        "activity",
-        "hours_per_week",
-        "salary_annual",
-        "salary_excluded",
-        "job_related",
-        "satisfaction",
-        "nps",
-        "voice_meaningful",
-        "voice_future",
-        "voice_skills",
-    ),
+    # The outcome measures the analysis table copies, and the keys that find the invitation.
+    "outcome": ("learner_id", "wave_id", *(m for m in OUTCOME_MEASURES if m in _ROW_COLUMNS)),
     "credential": ("status", "enrolment_id"),
     "enrolment": ("programme_id", "ended_on"),
 }
