@@ -97,17 +97,22 @@ def build_design(frame: pd.DataFrame, covariates: Sequence[str]) -> CovariateDes
         if _is_categorical(series):
             # factorize once (sorted levels) instead of comparing strings per level: this is
             # the hot path of a million-row comparison.
-            codes, levels = pd.factorize(series.astype(str), sort=True)
+            plain_text = pd.api.types.is_string_dtype(series) and not isinstance(
+                series.dtype, pd.CategoricalDtype
+            )
+            text = series if plain_text else series.astype(str)
+            codes, levels = pd.factorize(text, sort=True)
             if len(levels) < 2:
                 raise _constant(column)
             for position, level in enumerate(levels[1:], start=1):
                 names.append(f"{column}={level}")
                 columns.append((codes == position).astype(np.float64))
-        elif series.nunique() < 2:
-            raise _constant(column)
         else:
+            values = series.to_numpy(dtype=np.float64, copy=True)
+            if values.min() == values.max():  # no missing values here: constant (O(n), no hash)
+                raise _constant(column)
             names.append(column)
-            columns.append(series.to_numpy(dtype=np.float64, copy=True))
+            columns.append(values)
     n = len(frame)
     raw = np.column_stack(columns) if columns else np.empty((n, 0))
     design = np.column_stack([np.ones(n), _standardise(raw, names)])
@@ -227,13 +232,40 @@ def fit_propensity(design: CovariateDesign, treated: NDArray[np.bool_]) -> Float
     return probability
 
 
+@dataclass(frozen=True)
+class GlmInfluence:
+    """Per-row influence functions of a GLM's coefficients, kept factored.
+
+    The (n, k) matrix is ``residual[:, None] * design @ inverse_information``. Every use
+    multiplies it by a k-vector (``influence @ v``), which this does in O(nk) without
+    building the matrix: at a million rows that matrix is 120 MB, and making it was a
+    sixth of an AIPW comparison's time.
+    """
+
+    design: FloatArray
+    residual: FloatArray
+    inverse_information: FloatArray
+
+    def __matmul__(self, vector: FloatArray) -> FloatArray:
+        """``IF @ vector``, one value per row."""
+        return np.asarray(
+            self.residual * (self.design @ (self.inverse_information @ vector)), dtype=np.float64
+        )
+
+    def dense(self) -> FloatArray:
+        """The (n, k) matrix itself."""
+        return np.asarray(
+            (self.design * self.residual[:, None]) @ self.inverse_information, dtype=np.float64
+        )
+
+
 def glm_influence(
     design: FloatArray,
     endog: FloatArray,
     fitted: FloatArray,
     variance: FloatArray,
     rows: NDArray[np.bool_] | None = None,
-) -> FloatArray:
+) -> GlmInfluence:
     """Per-row influence functions of a canonical-link GLM's coefficients, shape (n, k).
 
     ``IF_i = M^{-1} x_i (y_i - mu_i)`` for rows in the fit (zero elsewhere), with
@@ -247,7 +279,7 @@ def glm_influence(
     weight = np.where(in_fit, variance, 0.0)
     residual = np.where(in_fit, endog - fitted, 0.0)
     information = (design * weight[:, None]).T @ design / n
-    return (design * residual[:, None]) @ np.linalg.inv(information)
+    return GlmInfluence(design, residual, np.linalg.inv(information))
 
 
 @dataclass(frozen=True)
@@ -260,13 +292,13 @@ class OutcomeModel:
         Predicted outcome ``m(x)`` for every row (a probability for logit).
     slope : ndarray
         ``dm/d(linear predictor)``: 1 for OLS, ``m(1-m)`` for logit.
-    influence : ndarray, shape (n, k)
+    influence : GlmInfluence
         Influence functions of the coefficients (zero for rows outside the fit).
     """
 
     prediction: FloatArray
     slope: FloatArray
-    influence: FloatArray
+    influence: GlmInfluence
     linear_fallback: bool = False
 
 
