@@ -85,6 +85,28 @@ def db_current() -> None:
     typer.echo(f"Database revision: {current or 'none (empty database)'} ({state}).")
 
 
+@db_app.command("refresh-analysis")
+def db_refresh_analysis(
+    full: Annotated[
+        bool, typer.Option("--full", help="Rebuild every row, not only the stale ones.")
+    ] = False,
+) -> None:
+    """Bring the analysis table the metrics panel counts over up to date.
+
+    Triggers keep it fresh on their own and every read refreshes it; run this after a bulk
+    load, or with --full if the table is ever in doubt.
+    """
+    from outcomes.db import session_scope
+    from outcomes.migrate import check_current
+    from outcomes.queries import refresh_analysis_rows
+
+    engine = _engine()
+    check_current(engine)
+    with session_scope(engine) as session:
+        refreshed = refresh_analysis_rows(session=session, full=full)
+    typer.echo(f"Refreshed the analysis rows of {refreshed:,} invitations.")
+
+
 def _read_password(password_stdin: bool) -> str:
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from outcomes import __version__
 from outcomes.db import make_engine
+from outcomes.demo import generate_demo
 from tests.conftest import TEST_SECRET_KEY
 
 
@@ -110,3 +111,22 @@ def test_an_unreachable_database_is_explained(tmp_path: Path) -> None:
     gone = outcomes("db", "upgrade", env=cli_env("postgresql+psycopg://x@127.0.0.1:1/db"))
     assert gone.returncode == 3
     assert "could not be reached" in gone.stderr and "Traceback" not in gone.stderr
+
+
+def test_an_operator_can_rebuild_the_analysis_table(database_url: str) -> None:
+    env = cli_env(database_url)
+    assert outcomes("db", "upgrade", env=env).returncode == 0
+    engine = make_engine(database_url)
+    try:
+        generate_demo(engine, learners=40, seed=3)
+        with engine.begin() as conn:
+            invitations = conn.execute(sa.text("SELECT count(*) FROM invitation")).scalar_one()
+            conn.execute(sa.text("DELETE FROM analysis_row"))
+    finally:
+        engine.dispose()
+    nothing_stale = outcomes("db", "refresh-analysis", env=env)
+    assert nothing_stale.returncode == 0, nothing_stale.stderr
+    assert "of 0 invitations" in nothing_stale.stdout
+    rebuilt = outcomes("db", "refresh-analysis", "--full", env=env)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert f"of {invitations:,} invitations" in rebuilt.stdout
