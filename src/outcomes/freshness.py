@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from outcomes.db import session_scope
@@ -134,6 +135,36 @@ def drop_triggers(dialect: str, *, functions: bool = False) -> list[str]:
     return statements
 
 
+def triggers_in_place(engine: Engine) -> bool:
+    """True when every marking trigger exists (a bulk load killed midway leaves none)."""
+    dialect = engine.dialect.name
+    expected = sum(s.startswith("CREATE TRIGGER") for s in create_triggers(dialect))
+    if dialect == "postgresql":
+        query = sa.text(
+            "SELECT count(*) FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = current_schema() AND t.tgname LIKE :names ESCAPE '!'"
+        )
+    else:
+        query = sa.text(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' "
+            "AND name LIKE :names ESCAPE '!'"
+        )
+    with engine.connect() as connection:
+        found = connection.execute(query, {"names": "analysis!_stale!_%"}).scalar_one()
+    return int(found) == expected
+
+
+def restore_triggers(engine: Engine) -> None:
+    """Recreate every marking trigger and rebuild the whole analysis table."""
+    dialect = engine.dialect.name
+    with engine.begin() as connection:
+        for statement in [*drop_triggers(dialect), *create_triggers(dialect)]:
+            connection.exec_driver_sql(statement)
+    with session_scope(engine) as session:
+        refresh_analysis_rows(session=session, full=True)
+
+
 @contextmanager
 def bulk_load(engine: Engine) -> Iterator[None]:
     """Write many rows without per-row marks, then rebuild the whole analysis table.
@@ -151,8 +182,6 @@ def bulk_load(engine: Engine) -> Iterator[None]:
     try:
         yield
     finally:
-        with engine.begin() as connection:
-            for statement in create_triggers(dialect):
-                connection.exec_driver_sql(statement)
-        with session_scope(engine) as session:
-            refresh_analysis_rows(session=session, full=True)
+        # If the process dies before this, the triggers stay lifted: ``migrate.upgrade``
+        # (run by ``make run`` and ``outcomes db upgrade``) notices and restores them.
+        restore_triggers(engine)

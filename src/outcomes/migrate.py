@@ -16,6 +16,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
+from outcomes import freshness
 from outcomes.db import describe_url, explain_database_error, session_scope
 from outcomes.errors import DatabaseError
 from outcomes.queries import refresh_analysis_rows
@@ -69,6 +70,9 @@ def upgrade(engine: Engine, revision: str = "head") -> str:
         raise explain_database_error(exc, engine.url.render_as_string()) from None
     reached = current_revision(engine) or ""
     if reached == head_revision():
+        if not freshness.triggers_in_place(engine):
+            # A bulk load killed midway left the analysis triggers lifted.
+            freshness.restore_triggers(engine)
         # A migration may list every graduate as stale (0002 does): rebuild now, so the
         # first dashboard after an upgrade does not pay for it.
         with session_scope(engine) as session:

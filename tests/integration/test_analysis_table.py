@@ -262,3 +262,18 @@ def test_a_reminder_or_an_unfinished_save_marks_nothing(demo_engine: Engine) -> 
         conn.execute(sa.text("UPDATE invitation SET reminders = reminders + 1"))
         conn.execute(sa.text("UPDATE response SET language = 'es'"))
     assert stale_marks(demo_engine) == 0
+
+
+def test_a_bulk_load_killed_midway_is_repaired_by_the_next_upgrade(demo_engine: Engine) -> None:
+    assert freshness.triggers_in_place(demo_engine)
+    with demo_engine.begin() as conn:  # the process died inside bulk_load...
+        for statement in freshness.drop_triggers(demo_engine.dialect.name):
+            conn.exec_driver_sql(statement)
+        WRITES["a credential is revoked"](conn)  # ...and someone wrote meanwhile
+    assert not freshness.triggers_in_place(demo_engine)
+    upgrade(demo_engine)  # what make run and 'outcomes db upgrade' do
+    assert freshness.triggers_in_place(demo_engine)
+    assert stored(demo_engine) == derived(demo_engine)
+    with demo_engine.begin() as conn:
+        WRITES["an outcome changes"](conn)
+    assert stale_marks(demo_engine) > 0
