@@ -13,7 +13,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlmodel import Session, SQLModel, col
 
-from outcomes.analysis.metrics import EMPLOYED
+from outcomes.analysis.metrics import EMPLOYED, LIKERT_ITEMS
 from outcomes.models import (
     ACTIVITIES,
     AnalysisRow,
@@ -165,14 +165,9 @@ def analysis_select(
 ) -> sa.Select:  # type: ignore[type-arg]
     """The SELECT behind :func:`analysis_frame`, reusable as a subquery for aggregation."""
     inv, enr, lrn = _table(Invitation), _table(Enrolment), _table(Learner)
-    wav, prog, cred = _table(SurveyWave), _table(Programme), _table(Credential)
+    wav, prog = _table(SurveyWave), _table(Programme)
     resp, out = _table(Response), _table(Outcome)
-    active_credential = (
-        sa.select(cred.c.enrolment_id)
-        .where(cred.c.status == "active")
-        .group_by(cred.c.enrolment_id)
-        .subquery()
-    )
+    active_credential = _holders()
     is_treated = active_credential.c.enrolment_id.is_not(None)
     statement = (
         sa.select(
@@ -225,6 +220,17 @@ def analysis_select(
         programme_ids=programme_ids,
         treated=treated,
         is_treated=is_treated,
+    )
+
+
+def _holders() -> sa.Subquery:
+    """Enrolments that hold an active credential, one row each (treated = joined here)."""
+    cred = _table(Credential)
+    return (
+        sa.select(cred.c.enrolment_id)
+        .where(cred.c.status == "active")
+        .group_by(cred.c.enrolment_id)
+        .subquery("holders")
     )
 
 
@@ -320,12 +326,7 @@ def analysis_row_select(*, few: bool = False) -> sa.Select:  # type: ignore[type
             sa.exists().where(cred.c.enrolment_id == enr.c.id).where(cred.c.status == "active")
         )
     else:
-        holders = (
-            sa.select(cred.c.enrolment_id)
-            .where(cred.c.status == "active")
-            .group_by(cred.c.enrolment_id)
-            .subquery("holders")
-        )
+        holders = _holders()
         joined = joined.outerjoin(holders, holders.c.enrolment_id == enr.c.id)
         is_treated = holders.c.enrolment_id.is_not(None)
     return (
@@ -492,9 +493,6 @@ def _fulltime(row: sa.Table, fulltime_hours: float | None) -> sa.ColumnElement[b
     )
 
 
-_LIKERT = ("satisfaction", "voice_meaningful", "voice_future", "voice_skills")
-
-
 def metric_counts(
     *,
     session: Session,
@@ -528,7 +526,7 @@ def metric_counts(
         count_if(sa.and_(row.c.job_related.is_not(None), employed)).label("n_related_answered"),
         count_if(sa.and_(row.c.job_related >= 4, employed)).label("n_related_agree"),
     ]
-    for item in _LIKERT:
+    for item in LIKERT_ITEMS:
         columns += [
             sa.func.count(row.c[item]).label(f"n_{item}"),
             count_if(row.c[item] >= 4).label(f"n_{item}_agree"),
