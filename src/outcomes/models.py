@@ -392,6 +392,61 @@ class StaffUser(SQLModel, table=True):
     locked_until: dt.datetime | None = _ts()
     last_signin_at: dt.datetime | None = _ts()
     created_at: dt.datetime = _created()
+    # Demo accounts exist only in demo mode (OUTCOMES_DEMO=on) and are refused outside it.
+    is_demo: bool = False
+    # A manager sees every programme only when this is set; no scope rows and no flag sees
+    # nothing (fail closed, e.g. after a scoped programme was deleted).
+    all_programmes: bool = False
+    # Set when an administrator issued a password: the user must choose their own.
+    must_change_password: bool = False
+    password_changed_at: dt.datetime | None = _ts()
+    # TOTP second factor: the shared secret, encrypted with a subkey of the secret key.
+    totp_secret: str | None = Field(default=None, max_length=400)
+    totp_enabled_at: dt.datetime | None = _ts()
+    totp_last_step: int | None = Field(default=None, description="last TOTP time step used")
+
+
+class StaffSessionRecord(SQLModel, table=True):
+    """A server-side record of one staff sign-in: checked on every rerun, endable by admins."""
+
+    __tablename__ = "staff_session"
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    user_id: int = Field(foreign_key="staff_user.id", index=True, ondelete="CASCADE")
+    via: str = Field(max_length=20)
+    started_at: dt.datetime = _created()
+    last_seen_at: dt.datetime = _created()
+    ended_at: dt.datetime | None = _ts()
+    end_reason: str | None = Field(default=None, max_length=40)
+
+
+class StaffRecoveryCode(SQLModel, table=True):
+    """A one-time recovery code for a staff member's second factor, stored hashed."""
+
+    __tablename__ = "staff_recovery_code"
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="staff_user.id", index=True, ondelete="CASCADE")
+    code_hash: str = Field(max_length=200)
+    used_at: dt.datetime | None = _ts()
+
+
+THROTTLE_SCOPES = ("account", "ip", "global")
+
+
+class SigninThrottle(SQLModel, table=True):
+    """Windowed failed-sign-in counters: per e-mail (known or not), per client IP, global.
+
+    ``key`` is a purpose-labelled HMAC of the e-mail or address (never the value itself),
+    or ``"*"`` for the global counter.
+    """
+
+    __tablename__ = "signin_throttle"
+    __table_args__ = (_in("scope", THROTTLE_SCOPES, "ck_signin_throttle_scope"),)
+    scope: str = Field(max_length=20, primary_key=True)
+    key: str = Field(max_length=64, primary_key=True)
+    failures: int = Field(default=0, ge=0)
+    window_started_at: dt.datetime = _created()
+    locked_until: dt.datetime | None = _ts()
 
 
 class StaffProgrammeScope(SQLModel, table=True):
@@ -415,6 +470,10 @@ class AuditEvent(SQLModel, table=True):
     object_type: str | None = Field(default=None, max_length=60)
     object_id: str | None = Field(default=None, max_length=100)
     detail: dict[str, Any] | None = _json()
+    # Hash chain: SHA-256 over the previous event's chain_hash and this event's canonical
+    # form (see ``outcomes.audit``); ``outcomes audit verify`` reports the first broken link.
+    prev_hash: str | None = Field(default=None, max_length=64)
+    chain_hash: str | None = Field(default=None, max_length=64)
 
 
 # --- the analysis table (derived, kept fresh by triggers) ------------------------------------
