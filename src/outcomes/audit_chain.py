@@ -79,12 +79,12 @@ class ChainBreak:
     Attributes
     ----------
     event_id:
-        The id of the event where the chain stops holding: the changed or inserted event, or
-        the event whose predecessor is missing.
+        The id of the event where the chain stops holding: the changed event, the event
+        without a hash, or the event whose link to its predecessor fails.
     kind:
         ``"changed"`` (content or hash altered after writing), ``"missing"`` (an event
         before this one was removed) or ``"inserted"`` (an event without a chain hash, or
-        one that its successor does not link to).
+        one that links back past its predecessor).
     sentence:
         What is wrong, in one plain sentence naming the event.
     """
@@ -176,18 +176,22 @@ def _bad_link(
     event_id: int, prev_hash: str, previous_id: int | None, recent: Mapping[str, int | None]
 ) -> ChainBreak:
     if prev_hash in recent:
-        # The event links to an earlier event than the one before it: the events between
-        # were slipped in, and the first of them is where the chain breaks.
+        # The event links back past its predecessor: either the events skipped were slipped
+        # in (into a gap of ids), or this event was (a copy of an earlier one, say). Both
+        # sides have valid hashes, so the chain cannot tell which; it names both.
         linked = recent[prev_hash]
-        inserted = min(
+        skipped = sorted(
             i for i in recent.values() if i is not None and (linked is None or i > linked)
         )
         target = "the start of the trail" if linked is None else f"event {linked}"
+        if len(skipped) == 1:
+            which = f"event {skipped[0]}: it was inserted, or event {event_id} was"
+        else:
+            which = (
+                f"events {skipped[0]} to {skipped[-1]}: they were inserted, or event {event_id} was"
+            )
         return ChainBreak(
-            inserted,
-            "inserted",
-            f"event {inserted} was inserted: event {event_id} links to {target}, "
-            f"not to event {previous_id}.",
+            event_id, "inserted", f"event {event_id} links back to {target}, skipping {which}."
         )
     after = "the start of the trail" if previous_id is None else f"event {previous_id}"
     return ChainBreak(

@@ -134,6 +134,15 @@ def test_deleting_the_first_events_is_seen() -> None:
     assert "removed after the start of the trail" in report.broken.sentence
 
 
+def test_a_copy_of_an_earlier_event_appended_is_seen() -> None:
+    rows = _trail(4)
+    rows.append({**rows[1], "id": 5})
+    report = verify_chain(rows)
+    assert report.broken is not None
+    assert (report.broken.event_id, report.broken.kind) == (5, "inserted")
+    assert "skipping events 2 to 4: they were inserted, or event 5 was" in report.sentence()
+
+
 def test_an_event_inserted_without_a_hash_is_named() -> None:
     rows = _trail(3)
     rows.append({**rows[-1], "id": 4, "prev_hash": None, "chain_hash": None})
@@ -143,7 +152,7 @@ def test_an_event_inserted_without_a_hash_is_named() -> None:
     assert report.intact is False and report.events == 3
 
 
-def test_an_event_slipped_into_a_gap_with_a_valid_hash_is_named() -> None:
+def test_an_event_slipped_into_a_gap_with_a_valid_hash_is_named_at_the_skipping_link() -> None:
     rows = _trail(4)
     for row in rows[2:]:
         row["id"] += 1  # ids 1, 2, 4, 5: a gap at 3, as a rolled-back id leaves
@@ -156,13 +165,13 @@ def test_an_event_slipped_into_a_gap_with_a_valid_hash_is_named() -> None:
     forged["chain_hash"] = link_hash(forged["prev_hash"], canonical_form(forged))
     report = verify_chain([*rows[:2], forged, *rows[2:]])
     assert report.broken is not None
-    assert (report.broken.event_id, report.broken.kind) == (3, "inserted")
+    assert (report.broken.event_id, report.broken.kind) == (4, "inserted")
     assert report.broken.sentence == (
-        "event 3 was inserted: event 4 links to event 2, not to event 3."
+        "event 4 links back to event 2, skipping event 3: it was inserted, or event 4 was."
     )
 
 
-def test_several_events_slipped_in_are_reported_at_the_first() -> None:
+def test_several_events_slipped_in_are_named_with_the_event_that_skips_them() -> None:
     rows = _trail(3)
     forged = []
     prev = rows[0]["chain_hash"]
@@ -173,5 +182,8 @@ def test_several_events_slipped_in_are_reported_at_the_first() -> None:
     rows[1]["id"], rows[2]["id"] = 12, 13
     report = verify_chain([rows[0], *forged, rows[1], rows[2]])
     assert report.broken is not None
-    assert (report.broken.event_id, report.broken.kind) == (10, "inserted")
-    assert "event 12 links to event 1, not to event 11" in report.broken.sentence
+    assert (report.broken.event_id, report.broken.kind) == (12, "inserted")
+    assert report.broken.sentence == (
+        "event 12 links back to event 1, skipping events 10 to 11: they were inserted, "
+        "or event 12 was."
+    )
