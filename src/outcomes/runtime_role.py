@@ -5,8 +5,9 @@ table's triggers, ``freshness.bulk_load``, the demo loader's sequence moves). Th
 connects as a runtime role that owns nothing and holds only what the app needs: USAGE on the
 schema; SELECT, INSERT, UPDATE and DELETE on every table except ``audit_event`` (SELECT and
 INSERT only: it can neither change nor remove an event, nor disable the trigger that refuses
-it, which only the owner may) and ``alembic_version`` (SELECT: the app checks the revision);
-USAGE and SELECT on the sequences (ids of new rows). See docs/deployment.md.
+it, which only the owner may) and ``alembic_version`` (SELECT: the app checks the revision),
+plus TRUNCATE on the two derived analysis tables (a full refresh empties them); USAGE and
+SELECT on the sequences (ids of new rows). See docs/deployment.md.
 """
 
 from __future__ import annotations
@@ -19,12 +20,16 @@ from sqlalchemy.engine import Engine
 
 from outcomes.db import describe_url
 from outcomes.errors import ValidationProblem
+from outcomes.models import AnalysisRow, AnalysisStale
 
 APP_TABLE_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE")
-# Tables the runtime role gets less on than the rest.
-RESTRICTED_TABLES: dict[str, tuple[str, ...]] = {
+# Tables the runtime role gets other privileges on than the rest: less on the trail and the
+# schema revision; TRUNCATE too on the derived analysis tables, which a full refresh empties.
+SPECIAL_TABLES: dict[str, tuple[str, ...]] = {
     "audit_event": ("SELECT", "INSERT"),
     "alembic_version": ("SELECT",),
+    AnalysisRow.__tablename__: (*APP_TABLE_PRIVILEGES, "TRUNCATE"),
+    AnalysisStale.__tablename__: (*APP_TABLE_PRIVILEGES, "TRUNCATE"),
 }
 
 
@@ -66,7 +71,7 @@ def runtime_grants(
         f"REVOKE ALL ON ALL SEQUENCES IN SCHEMA {s} FROM {r}",
     ]
     for name in sorted(tables):
-        privileges = ", ".join(RESTRICTED_TABLES.get(name, APP_TABLE_PRIVILEGES))
+        privileges = ", ".join(SPECIAL_TABLES.get(name, APP_TABLE_PRIVILEGES))
         statements.append(f"GRANT {privileges} ON TABLE {s}.{q(name)} TO {r}")
     statements.append(f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {s} TO {r}")
     return statements

@@ -149,6 +149,8 @@ def test_ordinary_app_work_runs_as_the_runtime_role(roles: Roles) -> None:
         factories.invitation(session, factories.wave(session), enrolment)
     with session_scope(app) as session:
         assert refresh_analysis_rows(session=session) >= 1
+    with session_scope(app) as session:
+        assert refresh_analysis_rows(session=session, full=True) >= 1
         report = audit.verify_trail(session)
     assert report.intact and report.events >= 3, report.sentence()
     assert user.id is not None
@@ -167,13 +169,16 @@ def test_grant_runtime_refuses_the_owner_a_superuser_and_an_unknown_role(roles: 
 
 def test_the_grants_give_the_trail_and_the_revision_less_than_the_other_tables() -> None:
     statements = runtime_grants(
-        schema="app", role="runner", tables=["audit_event", "learner", "alembic_version"]
+        schema="app",
+        role="runner",
+        tables=["audit_event", "learner", "alembic_version", "analysis_row"],
     )
     assert statements == [
         'GRANT USAGE ON SCHEMA "app" TO "runner"',
         'REVOKE ALL ON ALL TABLES IN SCHEMA "app" FROM "runner"',
         'REVOKE ALL ON ALL SEQUENCES IN SCHEMA "app" FROM "runner"',
         'GRANT SELECT ON TABLE "app"."alembic_version" TO "runner"',
+        'GRANT SELECT, INSERT, UPDATE, DELETE, TRUNCATE ON TABLE "app"."analysis_row" TO "runner"',
         'GRANT SELECT, INSERT ON TABLE "app"."audit_event" TO "runner"',
         'GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE "app"."learner" TO "runner"',
         'GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA "app" TO "runner"',
