@@ -136,8 +136,12 @@ def test_events_of_one_unit_of_work_chain_to_each_other_and_to_the_last_stored(
         assert (first.prev_hash, second.prev_hash) == (GENESIS_HASH, first.chain_hash)
     with session_scope(engine) as session:
         third = audit.record(session, actor="b", action="three")
+    with session_scope(engine) as session:  # many at once: one batched INSERT, in order
+        for i in range(40):
+            audit.record(session, actor="c", action="many", detail={"i": i})
     events = _rows(engine)
-    assert [e.action for e in events] == ["one", "two", "three"]
+    assert [e.action for e in events] == ["one", "two", "three", *["many"] * 40]
+    assert [e.detail for e in events[3:]] == [{"i": i} for i in range(40)]
     assert third.prev_hash == events[1].chain_hash
     for before, event in zip([None, *events], events, strict=False):
         assert event.prev_hash == (before.chain_hash if before else GENESIS_HASH)

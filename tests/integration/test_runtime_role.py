@@ -167,6 +167,11 @@ def test_grant_runtime_refuses_the_owner_a_superuser_and_an_unknown_role(roles: 
             grant_runtime(roles.owner_engine, role)
 
 
+def test_grant_runtime_on_sqlite_says_roles_are_postgresql_only(sqlite_engine: Engine) -> None:
+    with pytest.raises(ValidationProblem, match="runtime roles exist on PostgreSQL only"):
+        grant_runtime(sqlite_engine, "outcomes_app")
+
+
 def test_the_grants_give_the_trail_and_the_revision_less_than_the_other_tables() -> None:
     statements = runtime_grants(
         schema="app",
