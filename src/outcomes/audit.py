@@ -98,7 +98,9 @@ def _last_chain_hash(session: Session) -> str:
     """The chain hash the next event links to, taking the chain lock on PostgreSQL."""
     cached = session.info.get(_CHAIN_KEY)
     if cached is not None and cached[0] is session.get_transaction():
-        return str(cached[1])  # an event recorded earlier in this transaction, maybe unflushed
+        # An event recorded earlier in this transaction, maybe unflushed. (A savepoint rolled
+        # back after a record would leave this pointing at a dropped event; none is used.)
+        return str(cached[1])
     with session.no_autoflush:
         if session.get_bind().dialect.name == "postgresql":
             session.execute(sa.select(sa.func.pg_advisory_xact_lock(CHAIN_LOCK_KEY)))
