@@ -14,6 +14,7 @@ import typer
 
 from outcomes import __version__
 from outcomes.analyze_cli import app as analyze_app
+from outcomes.audit_cli import app as audit_app
 from outcomes.demo.cli import demo_logins, seed
 from outcomes.errors import OutcomesError
 from outcomes.instruments.cli import app as surveys_app
@@ -37,6 +38,7 @@ app.add_typer(analyze_app, name="analyze")
 app.command("seed")(seed)
 demo_app.command("logins")(demo_logins)
 app.add_typer(privacy_app, name="privacy")
+app.add_typer(audit_app, name="audit")
 
 
 def _version(value: bool) -> None:
@@ -105,6 +107,24 @@ def db_refresh_analysis(
     with session_scope(engine) as session:
         refreshed = refresh_analysis_rows(session=session, full=full)
     typer.echo(f"Refreshed the analysis rows of {refreshed:,} invitations.")
+
+
+@db_app.command("grant-runtime")
+def db_grant_runtime(
+    role: Annotated[str, typer.Argument(help="The existing PostgreSQL role the app runs as.")],
+) -> None:
+    """Give the app's runtime role its privileges (PostgreSQL; run as the owner).
+
+    SELECT, INSERT, UPDATE and DELETE on every table, except the audit trail (SELECT and
+    INSERT only) and the schema revision (SELECT); the sequences. Run it again after every
+    'outcomes db upgrade', which may add tables.
+    """
+    from outcomes.migrate import check_current
+    from outcomes.runtime_role import grant_runtime
+
+    engine = _engine()
+    check_current(engine)
+    typer.echo(grant_runtime(engine, role).sentence())
 
 
 def _read_password(password_stdin: bool) -> str:
