@@ -14,7 +14,6 @@ Each action is audited by learner id and counts, never with the personal data it
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 import json
@@ -31,7 +30,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, SQLModel, col, select
 
 from outcomes import audit
-from outcomes.audit import spreadsheet_safe
+from outcomes.audit import safe_csv_writer, spreadsheet_safe
 from outcomes.config import get_settings
 from outcomes.errors import NotFound, ValidationProblem
 from outcomes.models import (
@@ -222,15 +221,15 @@ def record_frames(record: LearnerRecord) -> dict[str, pd.DataFrame]:
 def _csv_bytes(rows: list[dict[str, Any]]) -> bytes:
     buffer = io.StringIO()
     columns = sorted({key for row in rows for key in row})
-    writer = csv.writer(buffer)
+    writer = safe_csv_writer(buffer)
     writer.writerow(columns)
     for row in rows:
         cells = [row.get(c) for c in columns]
         writer.writerow(
             [
-                json.dumps(v, ensure_ascii=False)
-                if isinstance(v, dict | list)
-                else spreadsheet_safe(v)
+                spreadsheet_safe(
+                    json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list) else v
+                )
                 for v in cells
             ]
         )
