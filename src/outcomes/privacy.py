@@ -17,8 +17,11 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import os
 import re
 import secrets
+import shutil
+import tempfile
 import uuid
 import zipfile
 from dataclasses import dataclass, field
@@ -246,15 +249,68 @@ def export_files(record: LearnerRecord) -> dict[str, bytes]:
     return files
 
 
-def write_export(record: LearnerRecord, directory: Path) -> list[Path]:
-    """Write the export's files into ``directory`` (created if needed); their paths."""
-    directory.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name, content in export_files(record).items():
-        path = directory / name
-        path.write_bytes(content)
-        paths.append(path)
-    return paths
+def write_export(record: LearnerRecord, target: Path) -> list[Path]:
+    """Write the export to a new directory ``target``, or one archive if it ends in ``.zip``.
+
+    The files go into a private staging directory made beside the target with
+    ``tempfile.mkdtemp`` (mode 0700, an unpredictable name), each created with
+    ``O_CREAT | O_EXCL | O_NOFOLLOW`` and mode 0600, so nothing planted there in advance
+    (a symlink at a guessed name) can redirect them. The staged export is then renamed
+    into place; a target that already exists (file, directory or symlink) is refused.
+    Directories this creates are 0700. Returns the paths written.
+    """
+    _refuse_existing(target)
+    _make_private_directories(target.parent)
+    staging = Path(
+        tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
+    )
+    try:
+        if target.suffix == ".zip":
+            staged = staging / target.name
+            _create_private_file(staged, export_zip(record))
+            _refuse_existing(target)
+            # rename() never follows a symlink at the destination; it would replace it.
+            os.rename(staged, target)
+            staging.rmdir()
+            return [target]
+        names = []
+        for name, content in export_files(record).items():
+            _create_private_file(staging / name, content)
+            names.append(name)
+        _refuse_existing(target)
+        # A directory can only be renamed onto a missing name or an empty directory, so
+        # a file, a symlink or a directory with anything in it that appeared since the
+        # check makes this fail rather than be overwritten.
+        os.rename(staging, target)
+        return [target / name for name in names]
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _refuse_existing(target: Path) -> None:
+    if os.path.lexists(target):  # lexists: a dangling symlink counts too
+        raise ValidationProblem(f"{target} already exists: choose a new name for the export.")
+
+
+def _make_private_directories(directory: Path) -> None:
+    """Create ``directory`` and any missing parents with mode 0700 (existing ones unchanged)."""
+    missing = []
+    while not os.path.lexists(directory):
+        missing.append(directory)
+        directory = directory.parent
+    for path in reversed(missing):
+        path.mkdir(mode=0o700)
+
+
+def _create_private_file(path: Path, content: bytes) -> None:
+    """Create a new file (mode 0600) and write ``content``; an existing name or link fails."""
+    flags = os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+    descriptor = os.open(path, flags, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(content)
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 def export_zip(record: LearnerRecord) -> bytes:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 from typing import Annotated
 
@@ -38,31 +36,22 @@ def export(
     """Write everything held about a learner as JSON and CSV files (or one zip)."""
     from outcomes import audit
     from outcomes.db import session_scope
-    from outcomes.privacy import export_zip, lookup, write_export
+    from outcomes.privacy import lookup, write_export
 
     # The files are written inside the unit of work: if writing fails, the audit event of
     # the export is rolled back with it, and nothing half-written is left at ``out``.
     with session_scope(_engine()) as session:
         record = lookup(session, key=learner, actor=audit.cli_actor(), purpose="exported")
         try:
-            if out.suffix == ".zip":
-                out.parent.mkdir(parents=True, exist_ok=True)
-                partial = out.with_name(out.name + ".partial")
-                partial.write_bytes(export_zip(record))
-                os.replace(partial, out)
-                message = f"Wrote {record.row_count()} rows to {out}."
-            else:
-                if out.exists():
-                    raise ValidationProblem(f"{out} already exists: choose a new directory.")
-                staging = out.with_name(f".{out.name}.partial")
-                shutil.rmtree(staging, ignore_errors=True)
-                paths = write_export(record, staging)
-                os.replace(staging, out)
-                message = f"Wrote {record.row_count()} rows in {len(paths)} files to {out}/."
+            paths = write_export(record, out)
         except OSError as exc:
             raise ValidationProblem(
                 f"Could not write the export to {out} ({exc.strerror or exc})."
             ) from None
+    if out.suffix == ".zip":
+        message = f"Wrote {record.row_count()} rows to {out}."
+    else:
+        message = f"Wrote {record.row_count()} rows in {len(paths)} files to {out}/."
     typer.echo(message)
 
 
