@@ -22,6 +22,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlmodel import Session
 
 from outcomes.errors import DatabaseError, IntegrityProblem
+from outcomes.private_files import create_private_file, make_private_directories
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 
@@ -39,7 +40,10 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         path = _sqlite_path(parsed)
         if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            # Made here, before SQLite opens it, so the database and its directory are
+            # private (0600 / 0700); SQLite gives -wal and -shm files the database's mode.
+            make_private_directories(path.parent)
+            create_private_file(path, exist_ok=True)
         engine = sa.create_engine(
             parsed,
             echo=echo,

@@ -49,6 +49,7 @@ from outcomes.models import (
     ResponseRevision,
     utcnow,
 )
+from outcomes.private_files import create_private_file, make_private_directories
 
 try:
     from outcomes.instruments.schema import TEXT_TYPES
@@ -260,14 +261,14 @@ def write_export(record: LearnerRecord, target: Path) -> list[Path]:
     Directories this creates are 0700. Returns the paths written.
     """
     _refuse_existing(target)
-    _make_private_directories(target.parent)
+    make_private_directories(target.parent)
     staging = Path(
         tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
     )
     try:
         if target.suffix == ".zip":
             staged = staging / target.name
-            _create_private_file(staged, export_zip(record))
+            create_private_file(staged, export_zip(record))
             _refuse_existing(target)
             # rename() never follows a symlink at the destination; it would replace it.
             os.rename(staged, target)
@@ -275,7 +276,7 @@ def write_export(record: LearnerRecord, target: Path) -> list[Path]:
             return [target]
         names = []
         for name, content in export_files(record).items():
-            _create_private_file(staging / name, content)
+            create_private_file(staging / name, content)
             names.append(name)
         _refuse_existing(target)
         # A directory can only be renamed onto a missing name or an empty directory, so
@@ -291,26 +292,6 @@ def write_export(record: LearnerRecord, target: Path) -> list[Path]:
 def _refuse_existing(target: Path) -> None:
     if os.path.lexists(target):  # lexists: a dangling symlink counts too
         raise ValidationProblem(f"{target} already exists: choose a new name for the export.")
-
-
-def _make_private_directories(directory: Path) -> None:
-    """Create ``directory`` and any missing parents with mode 0700 (existing ones unchanged)."""
-    missing = []
-    while not os.path.lexists(directory):
-        missing.append(directory)
-        directory = directory.parent
-    for path in reversed(missing):
-        path.mkdir(mode=0o700)
-
-
-def _create_private_file(path: Path, content: bytes) -> None:
-    """Create a new file (mode 0600) and write ``content``; an existing name or link fails."""
-    flags = os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
-    descriptor = os.open(path, flags, 0o600)
-    with os.fdopen(descriptor, "wb") as handle:
-        handle.write(content)
-        handle.flush()
-        os.fsync(handle.fileno())
 
 
 def export_zip(record: LearnerRecord) -> bytes:
