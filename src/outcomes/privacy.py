@@ -2,11 +2,13 @@
 
 Erasure has two modes (setting ``erasure_mode``):
 
-- ``anonymise`` (default) removes who the person is and keeps what aggregate statistics
-  need: identity and external-id rows are deleted, free-text answers are removed from the
-  response and every revision, the learner's ``ref`` becomes a new random UUID, credential
-  external ids are cleared and invitation token hashes are replaced by random ones, so
-  nothing links the remaining rows back to the person;
+- ``anonymise`` (default) is pseudonymisation in the GDPR's sense (Recital 26): the rows
+  stay, with their covariates, for the aggregate statistics, but who the person is goes:
+  identity and external-id rows are deleted, free-text answers are removed from the response
+  and every revision, the learner's ``ref`` becomes a new random UUID, credential external
+  ids and grades are cleared, invitation token hashes are replaced by random ones, the birth
+  year becomes the middle year of its five-year band and the person's own times and dates
+  (consent, invitation, response and revision times, outcome date) the first of their month;
 - ``delete`` removes every row of the learner, children first.
 
 Each action is audited by learner id and counts, never with the personal data itself.
@@ -92,6 +94,21 @@ class ErasureReport:
     mode: str
     rows_deleted: int = 0
     answers_removed: int = 0
+    values_coarsened: int = 0  # birth year to its band, times and dates to their month
+    grades_removed: int = 0
+
+    def summary(self) -> str:
+        """The report as one sentence."""
+        text = (
+            f"Erased learner {self.learner_id} ({self.mode}): {self.rows_deleted} rows deleted, "
+            f"{self.answers_removed} free-text answers removed"
+        )
+        if self.mode == "anonymise":
+            text += (
+                f", {self.values_coarsened} birth-year and date values coarsened, "
+                f"{self.grades_removed} grades removed"
+            )
+        return text + "."
 
 
 # --- finding a learner ------------------------------------------------------------------------
@@ -353,6 +370,54 @@ def _random_token_hash() -> str:
     return secrets.token_hex(32)
 
 
+# Anonymise mode keeps rows for the statistics, so it also coarsens what could single a
+# person out again by linkage with what others know (their birthday, the day they answered).
+BIRTH_YEAR_BAND = 5
+# Timestamps of the person's own actions, coarsened to the first of their month (UTC).
+COARSENED_TIMES: dict[type[SQLModel], tuple[str, ...]] = {
+    Learner: ("consent_at",),
+    Invitation: (
+        "sent_at",
+        "reminded_at",
+        "opened_at",
+        "submitted_at",
+        "opted_out_at",
+        "expires_at",
+    ),
+    Response: ("started_at", "updated_at", "submitted_at"),
+    ResponseRevision: ("saved_at",),
+    Outcome: ("observed_on",),  # a survey outcome is dated the day the answers were saved
+}
+
+
+def birth_year_band(year: int) -> int:
+    """The middle year of the five-year band holding ``year`` (1985–1989 → 1987).
+
+    The middle rather than the first year: analysis reads age as a number (start year minus
+    birth year), and the middle year keeps an anonymised learner's age unbiased (off by at
+    most two years either way) where the first year would age everyone by two on average.
+    """
+    return year - year % BIRTH_YEAR_BAND + BIRTH_YEAR_BAND // 2
+
+
+def month_start(value: dt.date) -> dt.date:
+    """The first of ``value``'s month (midnight UTC for a timestamp)."""
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    return value.replace(day=1)
+
+
+def _coarsen(record: SQLModel) -> int:
+    """Coarsen ``record``'s person-level times in place; how many values were set."""
+    count = 0
+    for name in COARSENED_TIMES.get(type(record), ()):
+        value = getattr(record, name)
+        if value is not None:
+            setattr(record, name, month_start(value))
+            count += 1
+    return count
+
+
 def _anonymise(session: Session, learner: Learner) -> ErasureReport:
     learner_id = learner.id
     assert learner_id is not None
@@ -360,7 +425,7 @@ def _anonymise(session: Session, learner: Learner) -> ErasureReport:
     for model in (LearnerIdentity, LearnerExternalId):
         result = session.execute(sa.delete(model).where(col(model.learner_id) == learner_id))
         deleted += int(getattr(result, "rowcount", 0) or 0)
-    removed = 0
+    removed = coarsened = 0
     cache: dict[int, dict[str, str]] = {}
     for response in session.exec(
         select(Response).join(Invitation).where(Invitation.learner_id == learner_id)
@@ -368,23 +433,43 @@ def _anonymise(session: Session, learner: Learner) -> ErasureReport:
         types = _types_for(session, response.instrument_version_id, cache)
         response.answers, count = without_free_text(dict(response.answers), types)
         removed += count
+        coarsened += _coarsen(response)
         session.add(response)
         for revision in session.exec(
             select(ResponseRevision).where(ResponseRevision.response_id == response.id)
         ).all():
             revision.answers, count = without_free_text(dict(revision.answers), types)
             removed += count
+            coarsened += _coarsen(revision)
             session.add(revision)
+    grades = 0
     for credential in _all(session, Credential, Credential.learner_id, learner_id):
+        grades += credential.grade is not None
         credential.external_id = None
+        credential.grade = None
         session.add(credential)
     for invitation in _all(session, Invitation, Invitation.learner_id, learner_id):
         invitation.token_hash = _random_token_hash()
+        coarsened += _coarsen(invitation)
         session.add(invitation)
+    for outcome in _all(session, Outcome, Outcome.learner_id, learner_id):
+        coarsened += _coarsen(outcome)
+        session.add(outcome)
+    if learner.birth_year is not None:
+        learner.birth_year = birth_year_band(learner.birth_year)
+        coarsened += 1
+    coarsened += _coarsen(learner)
     learner.ref = str(uuid.uuid4())
     learner.erased_at = utcnow()
     session.add(learner)
-    return ErasureReport(learner_id, "anonymise", rows_deleted=deleted, answers_removed=removed)
+    return ErasureReport(
+        learner_id,
+        "anonymise",
+        rows_deleted=deleted,
+        answers_removed=removed,
+        values_coarsened=coarsened,
+        grades_removed=grades,
+    )
 
 
 def _delete(session: Session, learner: Learner) -> ErasureReport:
@@ -437,6 +522,8 @@ def erase_learner(
             "reason": reason,
             "rows_deleted": report.rows_deleted,
             "answers_removed": report.answers_removed,
+            "values_coarsened": report.values_coarsened,
+            "grades_removed": report.grades_removed,
         },
     )
     return report

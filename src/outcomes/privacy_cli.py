@@ -77,10 +77,7 @@ def erase(
         typer.confirm(f"Erase learner {learner_id}? This cannot be undone", abort=True)
     with session_scope(engine) as session:
         report = erase_learner(session, learner_id=learner_id, actor=audit.cli_actor(), mode=mode)
-    typer.echo(
-        f"Erased learner {learner_id} ({report.mode}): {report.rows_deleted} rows deleted, "
-        f"{report.answers_removed} free-text answers removed."
-    )
+    typer.echo(report.summary())
 
 
 @app.command("purge")
