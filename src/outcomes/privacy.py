@@ -547,40 +547,90 @@ def withdraw_consent(session: Session, invitation_id: int, actor: str) -> Erasur
 
 @dataclass(frozen=True)
 class PurgeReport:
-    """What a retention purge did."""
+    """What a retention purge did, and how many learners past the period it had to leave."""
 
     cutoff: dt.date
     learners_erased: int
     invitation_tokens_cleared: int
+    learners_left: int = 0  # nothing dated since the cutoff, but an enrolment still open
+
+    def summary(self) -> str:
+        """The report as one sentence."""
+        text = (
+            f"Erased {self.learners_erased} learners whose last award or enrolment end (or, "
+            f"with neither, their record) is before {self.cutoff}; cleared "
+            f"{self.invitation_tokens_cleared} expired invitation tokens"
+        )
+        if self.learners_left:
+            text += (
+                f"; left {self.learners_left} learners with an enrolment open since before "
+                f"{self.cutoff} (end or close those enrolments to let the purge reach them)"
+            )
+        return text + "."
+
+
+def _retention_terms(cutoff: dt.date) -> tuple[Any, Any]:
+    """(past the cutoff, an enrolment still running): conditions on the ``learner`` row.
+
+    Past the cutoff means: the later of the last award and the last enrolment end is before
+    ``cutoff``; with neither (no award, no ended enrolment), when the learner row was created.
+    """
+    last_award = (
+        sa.select(sa.func.max(col(Credential.issued_on)))
+        .where(col(Credential.learner_id) == col(Learner.id))
+        .scalar_subquery()
+    )
+    last_end = (
+        sa.select(sa.func.max(col(Enrolment.ended_on)))
+        .where(col(Enrolment.learner_id) == col(Learner.id))
+        .scalar_subquery()
+    )
+    # The later of two dates either of which may be NULL (GREATEST is not portable).
+    latest = sa.case(
+        (last_award > last_end, last_award), else_=sa.func.coalesce(last_end, last_award)
+    )
+    created_before = dt.datetime.combine(cutoff, dt.time(0), dt.UTC)
+    past = sa.or_(
+        sa.and_(latest.is_not(None), latest < cutoff),
+        sa.and_(latest.is_(None), col(Learner.created_at) < created_before),
+    )
+    running = sa.exists().where(
+        col(Enrolment.learner_id) == col(Learner.id), col(Enrolment.ended_on).is_(None)
+    )
+    return past, running
 
 
 def learners_past_retention(session: Session, cutoff: dt.date) -> list[int]:
-    """Ids of learners not yet erased whose last award or enrolment end is before ``cutoff``.
+    """Ids of learners not yet erased who are past the retention ``cutoff``.
 
-    A learner with an enrolment still running (no end date) is kept.
+    That is: their last award or enrolment end is before ``cutoff`` or, when they have
+    neither, their learner row was created before it. A learner with an enrolment still
+    running (no end date) is kept; :func:`learners_left_by_retention` counts those.
     """
-    last_award = sa.select(sa.func.max(col(Credential.issued_on))).where(
-        col(Credential.learner_id) == col(Learner.id)
+    past, running = _retention_terms(cutoff)
+    statement = (
+        sa.select(col(Learner.id))
+        .where(col(Learner.erased_at).is_(None), past, ~running)
+        .order_by(col(Learner.id))
     )
-    last_end = sa.select(sa.func.max(col(Enrolment.ended_on))).where(
-        col(Enrolment.learner_id) == col(Learner.id)
-    )
-    running = sa.select(col(Enrolment.id)).where(
-        col(Enrolment.learner_id) == col(Learner.id), col(Enrolment.ended_on).is_(None)
-    )
-    latest = sa.func.coalesce(
-        sa.case(
-            (
-                last_award.scalar_subquery() > last_end.scalar_subquery(),
-                last_award.scalar_subquery(),
-            ),
-            else_=sa.func.coalesce(last_end.scalar_subquery(), last_award.scalar_subquery()),
-        ),
-        last_award.scalar_subquery(),
+    return [int(i) for i in session.execute(statement).scalars()]
+
+
+def learners_left_by_retention(session: Session, cutoff: dt.date) -> list[int]:
+    """Ids of learners past ``cutoff`` but kept by an enrolment begun before it, still open.
+
+    Typically an enrolment nobody closed; an enrolment begun since the cutoff is a learner
+    who is simply still studying, and is not counted.
+    """
+    past, running = _retention_terms(cutoff)
+    recent_start = sa.exists().where(
+        col(Enrolment.learner_id) == col(Learner.id),
+        col(Enrolment.ended_on).is_(None),
+        col(Enrolment.started_on) >= cutoff,
     )
     statement = (
         sa.select(col(Learner.id))
-        .where(col(Learner.erased_at).is_(None), ~sa.exists(running), latest < cutoff)
+        .where(col(Learner.erased_at).is_(None), past, running, ~recent_start)
         .order_by(col(Learner.id))
     )
     return [int(i) for i in session.execute(statement).scalars()]
@@ -605,6 +655,7 @@ def purge(
     except ValueError:  # 29 February
         cutoff = today.replace(year=today.year - years, day=28)
     learner_ids = learners_past_retention(session, cutoff)
+    left = len(learners_left_by_retention(session, cutoff))
     for learner_id in learner_ids:
         erase_learner(session, learner_id=learner_id, actor=actor, mode=mode, reason="retention")
     expired = session.exec(select(Invitation).where(col(Invitation.expires_at) < utcnow())).all()
@@ -619,6 +670,7 @@ def purge(
             "older_than_years": years,
             "learners_erased": len(learner_ids),
             "invitation_tokens_cleared": len(expired),
+            "learners_left": left,
         },
     )
-    return PurgeReport(cutoff, len(learner_ids), len(expired))
+    return PurgeReport(cutoff, len(learner_ids), len(expired), learners_left=left)

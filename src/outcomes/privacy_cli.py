@@ -85,7 +85,8 @@ def purge(
     older_than: Annotated[
         int | None,
         typer.Option(
-            "--older-than", help="Years since the last award (default: OUTCOMES_RETENTION_YEARS)."
+            "--older-than",
+            help="Years since the last award or enrolment end (default: OUTCOMES_RETENTION_YEARS).",
         ),
     ] = None,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
@@ -99,7 +100,4 @@ def purge(
         typer.confirm("Erase every learner past the retention period?", abort=True)
     with session_scope(_engine()) as session:
         report = purge_learners(session, actor=audit.cli_actor(), older_than_years=older_than)
-    typer.echo(
-        f"Erased {report.learners_erased} learners whose last award is before {report.cutoff}; "
-        f"cleared {report.invitation_tokens_cleared} expired invitation tokens."
-    )
+    typer.echo(report.summary())

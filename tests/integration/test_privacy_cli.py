@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import stat
@@ -17,7 +18,7 @@ from typer.testing import CliRunner
 from outcomes.cli import app
 from outcomes.db import make_engine, session_scope
 from outcomes.migrate import upgrade
-from outcomes.models import AuditEvent, LearnerIdentity
+from outcomes.models import AuditEvent, Enrolment, Learner, LearnerIdentity
 from tests import factories
 
 
@@ -183,3 +184,36 @@ def test_exports_are_private_to_their_owner(cli_engine: Engine, tmp_path: Path, 
         assert stat.S_IMODE(target.stat().st_mode) == 0o700
         files = list(target.iterdir())
         assert len(files) == 10 and {stat.S_IMODE(f.stat().st_mode) for f in files} == {0o600}
+
+
+def test_purge_and_erase_report_what_they_did_and_whom_they_left(cli_engine: Engine) -> None:
+    with session_scope(cli_engine) as session:
+        ana = session.exec(select(Learner)).one()
+        ana.created_at = dt.datetime(2015, 3, 1, tzinfo=dt.UTC)
+        ana.birth_year = 1990
+        session.add(ana)
+        session.add(
+            Enrolment(
+                learner_id=ana.id,
+                programme_id=factories.programme(session).id,
+                started_on=dt.date(2015, 3, 2),
+                status="in_progress",
+            )
+        )
+        bo = factories.learner(session, email="bo@example.org")
+        bo.created_at = dt.datetime(2015, 3, 1, tzinfo=dt.UTC)
+        session.add(bo)
+    runner = CliRunner()
+    result = runner.invoke(app, ["privacy", "purge", "--older-than", "2", "--yes"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("Erased 1 learners whose last award or enrolment end")
+    assert "left 1 learners with an enrolment open since before" in result.output
+    with session_scope(cli_engine) as session:
+        event = session.exec(select(AuditEvent).where(AuditEvent.action == "privacy.purged")).one()
+    assert event.detail is not None and event.detail["learners_left"] == 1
+
+    result = runner.invoke(
+        app, ["privacy", "erase", "ana@example.org", "--yes", "--mode", "anonymise"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "1 birth-year and date values coarsened, 0 grades removed." in result.output

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, SQLModel, col, select
 
 from outcomes import privacy
 from outcomes.db import session_scope
@@ -27,6 +27,7 @@ from outcomes.models import (
     LearnerExternalId,
     LearnerIdentity,
     Outcome,
+    Programme,
     Response,
     ResponseRevision,
 )
@@ -448,6 +449,68 @@ def test_purge_erases_only_learners_past_retention(engine: Engine, people: dict)
             "privacy.purged",
             "privacy.erased",
         }
+
+
+def _learner_created(session: Session, email: str, created: dt.date) -> Learner:
+    who = factories.learner(session, email=email)
+    who.created_at = dt.datetime.combine(created, dt.time(9), dt.UTC)
+    session.add(who)
+    session.flush()
+    return who
+
+
+def _open_enrolment(session: Session, who: Learner, started: dt.date) -> None:
+    session.add(
+        Enrolment(
+            learner_id=who.id,
+            programme_id=session.info["programme"].id,
+            started_on=started,
+            status="in_progress",
+        )
+    )
+    session.flush()
+
+
+def test_purge_reaches_learners_with_no_award_or_enrolment_end_by_their_creation(
+    engine: Engine, people: dict
+) -> None:
+    today = dt.date(2030, 1, 15)  # the people's awards (2024) are long past
+    with session_scope(engine) as session:
+        session.info["programme"] = session.exec(select(Programme)).first()
+        old = _learner_created(session, "old@example.org", dt.date(2020, 5, 1)).id
+        new = _learner_created(session, "new@example.org", dt.date(2029, 6, 1)).id
+        stale = _learner_created(session, "stale@example.org", dt.date(2020, 5, 1))
+        _open_enrolment(session, stale, dt.date(2020, 9, 1))  # never closed
+        studying = _learner_created(session, "studying@example.org", dt.date(2020, 5, 1))
+        _open_enrolment(session, studying, dt.date(2029, 9, 1))  # began after the cutoff
+        ids = {"stale": stale.id, "studying": studying.id}
+    with session_scope(engine) as session:
+        report = privacy.purge(
+            session, actor="cli:test", older_than_years=2, today=today, mode="anonymise"
+        )
+    assert report.cutoff == dt.date(2028, 1, 15)
+    assert report.learners_erased == 3  # the two people, and the learner created in 2020
+    assert report.learners_left == 1  # the enrolment open since 2020
+    assert "left 1 learners with an enrolment open since before 2028-01-15" in report.summary()
+    with session_scope(engine) as session:
+        erased = set(session.exec(select(Learner.id).where(col(Learner.erased_at).is_not(None))))
+        [event] = session.exec(
+            select(AuditEvent).where(AuditEvent.action == "privacy.purged")
+        ).all()
+    assert erased == {people["learner_id"], people["other_id"], old}
+    assert new not in erased and ids["stale"] not in erased and ids["studying"] not in erased
+    assert event.detail is not None
+    assert event.detail["learners_erased"] == 3 and event.detail["learners_left"] == 1
+
+
+def test_a_purge_that_leaves_no_one_says_nothing_about_learners_left(
+    engine: Engine, people: dict
+) -> None:
+    with session_scope(engine) as session:
+        report = privacy.purge(
+            session, actor="cli:test", older_than_years=2, today=dt.date(2026, 6, 30)
+        )
+    assert report.learners_left == 0 and "left" not in report.summary()
 
 
 def test_free_text_is_recognised_by_question_type_and_else_by_shape() -> None:
