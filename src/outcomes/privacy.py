@@ -287,7 +287,8 @@ def write_export(record: LearnerRecord, target: Path) -> list[Path]:
             staged = staging / target.name
             create_private_file(staged, export_zip(record))
             _refuse_existing(target)
-            # rename() never follows a symlink at the destination; it would replace it.
+            # A symlink that appeared at the target since the check is replaced, never
+            # written through: rename() does not follow a link at its destination.
             os.rename(staged, target)
             staging.rmdir()
             return [target]
