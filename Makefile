@@ -24,7 +24,7 @@ $(VENV)/.dev: pyproject.toml | $(BIN)/python
 
 # A random key for survey-token hashes and demo sign-ins, made once per checkout.
 $(SECRET_FILE):
-	@mkdir -p var
+	@mkdir -p -m 700 var
 	@umask 077 && $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(48))' > $@
 
 run: $(VENV)/.runtime $(SECRET_FILE)

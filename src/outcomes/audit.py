@@ -28,7 +28,9 @@ from outcomes import audit_chain
 from outcomes.models import AuditEvent
 
 AUDIT_COLUMNS = ("id", "occurred_at", "actor", "action", "object_type", "object_id", "detail")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# OWASP "CSV Injection": a cell starting with one of these is read as a formula (or, for tab,
+# CR and LF, can push a formula to the start of a cell once a spreadsheet trims them).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 
 def cli_actor() -> str:
@@ -139,17 +141,34 @@ def audit_frame(
 
 
 def spreadsheet_safe(value: object) -> object:
-    """``value`` with a leading ' when a spreadsheet would read it as a formula."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
+    """``value`` as a cell no spreadsheet runs as a formula (OWASP CSV injection guidance).
+
+    NUL characters are removed wherever they are: no one types them, and readers differ on
+    them (some end the cell there, some drop them), so ``"\\0=cmd"`` could otherwise reach
+    a spreadsheet as ``=cmd`` past the check below.
+    Then a text starting with ``= + - @``, tab, CR or LF gets a leading ``'``, which
+    spreadsheets show as text and do not evaluate. Other types are returned unchanged.
+    """
+    if not isinstance(value, str):
+        return value
+    text = value.replace("\0", "")
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def safe_csv_writer(buffer: io.StringIO) -> Any:
+    """A CSV writer that quotes every cell, as OWASP advises.
+
+    A separator inside a cell (a ``;`` where that is the locale's list separator) then never
+    starts a new cell, whose text would escape :func:`spreadsheet_safe`.
+    """
+    return csv.writer(buffer, quoting=csv.QUOTE_ALL)
 
 
 def frame_to_csv(frame: pd.DataFrame) -> bytes:
-    """CSV bytes of ``frame`` with cells that could run as formulas neutralised."""
+    """CSV bytes of ``frame``, every cell quoted and made safe with :func:`spreadsheet_safe`."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(frame.columns)
+    writer = safe_csv_writer(buffer)
+    writer.writerow([spreadsheet_safe(str(c)) for c in frame.columns])
     for row in frame.itertuples(index=False):
         writer.writerow(["" if pd.isna(v) else spreadsheet_safe(v) for v in row])
     return buffer.getvalue().encode("utf-8")

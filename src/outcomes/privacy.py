@@ -2,11 +2,13 @@
 
 Erasure has two modes (setting ``erasure_mode``):
 
-- ``anonymise`` (default) removes who the person is and keeps what aggregate statistics
-  need: identity and external-id rows are deleted, free-text answers are removed from the
-  response and every revision, the learner's ``ref`` becomes a new random UUID, credential
-  external ids are cleared and invitation token hashes are replaced by random ones, so
-  nothing links the remaining rows back to the person;
+- ``anonymise`` (default) is pseudonymisation in the GDPR's sense (Recital 26): the rows
+  stay, with their covariates, for the aggregate statistics, but who the person is goes:
+  identity and external-id rows are deleted, free-text answers are removed from the response
+  and every revision, the learner's ``ref`` becomes a new random UUID, credential external
+  ids and grades are cleared, invitation token hashes are replaced by random ones, the birth
+  year becomes the middle year of its five-year band and the person's own times and dates
+  (consent, invitation, response and revision times, outcome date) the first of their month;
 - ``delete`` removes every row of the learner, children first.
 
 Each action is audited by learner id and counts, never with the personal data itself.
@@ -14,12 +16,14 @@ Each action is audited by learner id and counts, never with the personal data it
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 import json
+import os
 import re
 import secrets
+import shutil
+import tempfile
 import uuid
 import zipfile
 from dataclasses import dataclass, field
@@ -31,7 +35,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, SQLModel, col, select
 
 from outcomes import audit
-from outcomes.audit import spreadsheet_safe
+from outcomes.audit import safe_csv_writer, spreadsheet_safe
 from outcomes.config import get_settings
 from outcomes.errors import NotFound, ValidationProblem
 from outcomes.models import (
@@ -47,6 +51,7 @@ from outcomes.models import (
     ResponseRevision,
     utcnow,
 )
+from outcomes.private_files import create_private_file, make_private_directories
 
 try:
     from outcomes.instruments.schema import TEXT_TYPES
@@ -89,6 +94,21 @@ class ErasureReport:
     mode: str
     rows_deleted: int = 0
     answers_removed: int = 0
+    values_coarsened: int = 0  # birth year to its band, times and dates to their month
+    grades_removed: int = 0
+
+    def summary(self) -> str:
+        """The report as one sentence."""
+        text = (
+            f"Erased learner {self.learner_id} ({self.mode}): {self.rows_deleted} rows deleted, "
+            f"{self.answers_removed} free-text answers removed"
+        )
+        if self.mode == "anonymise":
+            text += (
+                f", {self.values_coarsened} birth-year and date values coarsened, "
+                f"{self.grades_removed} grades removed"
+            )
+        return text + "."
 
 
 # --- finding a learner ------------------------------------------------------------------------
@@ -222,15 +242,15 @@ def record_frames(record: LearnerRecord) -> dict[str, pd.DataFrame]:
 def _csv_bytes(rows: list[dict[str, Any]]) -> bytes:
     buffer = io.StringIO()
     columns = sorted({key for row in rows for key in row})
-    writer = csv.writer(buffer)
+    writer = safe_csv_writer(buffer)
     writer.writerow(columns)
     for row in rows:
         cells = [row.get(c) for c in columns]
         writer.writerow(
             [
-                json.dumps(v, ensure_ascii=False)
-                if isinstance(v, dict | list)
-                else spreadsheet_safe(v)
+                spreadsheet_safe(
+                    json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list) else v
+                )
                 for v in cells
             ]
         )
@@ -247,15 +267,49 @@ def export_files(record: LearnerRecord) -> dict[str, bytes]:
     return files
 
 
-def write_export(record: LearnerRecord, directory: Path) -> list[Path]:
-    """Write the export's files into ``directory`` (created if needed); their paths."""
-    directory.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name, content in export_files(record).items():
-        path = directory / name
-        path.write_bytes(content)
-        paths.append(path)
-    return paths
+def write_export(record: LearnerRecord, target: Path) -> list[Path]:
+    """Write the export to a new directory ``target``, or one archive if it ends in ``.zip``.
+
+    The files go into a private staging directory made beside the target with
+    ``tempfile.mkdtemp`` (mode 0700, an unpredictable name), each created with
+    ``O_CREAT | O_EXCL | O_NOFOLLOW`` and mode 0600, so nothing planted there in advance
+    (a symlink at a guessed name) can redirect them. The staged export is then renamed
+    into place; a target that already exists (file, directory or symlink) is refused.
+    Directories this creates are 0700. Returns the paths written.
+    """
+    _refuse_existing(target)
+    make_private_directories(target.parent)
+    staging = Path(
+        tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
+    )
+    try:
+        if target.suffix == ".zip":
+            staged = staging / target.name
+            create_private_file(staged, export_zip(record))
+            _refuse_existing(target)
+            # A symlink that appeared at the target since the check is replaced, never
+            # written through: rename() does not follow a link at its destination.
+            os.rename(staged, target)
+            staging.rmdir()
+            return [target]
+        names = []
+        for name, content in export_files(record).items():
+            create_private_file(staging / name, content)
+            names.append(name)
+        _refuse_existing(target)
+        # A directory can only be renamed onto a missing name or an empty directory, so
+        # a file, a symlink or a directory with anything in it that appeared since the
+        # check makes this fail rather than be overwritten.
+        os.rename(staging, target)
+        return [target / name for name in names]
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _refuse_existing(target: Path) -> None:
+    if os.path.lexists(target):  # lexists: a dangling symlink counts too
+        raise ValidationProblem(f"{target} already exists: choose a new name for the export.")
 
 
 def export_zip(record: LearnerRecord) -> bytes:
@@ -317,6 +371,54 @@ def _random_token_hash() -> str:
     return secrets.token_hex(32)
 
 
+# Anonymise mode keeps rows for the statistics, so it also coarsens what could single a
+# person out again by linkage with what others know (their birthday, the day they answered).
+BIRTH_YEAR_BAND = 5
+# Timestamps of the person's own actions, coarsened to the first of their month (UTC).
+COARSENED_TIMES: dict[type[SQLModel], tuple[str, ...]] = {
+    Learner: ("consent_at",),
+    Invitation: (
+        "sent_at",
+        "reminded_at",
+        "opened_at",
+        "submitted_at",
+        "opted_out_at",
+        "expires_at",
+    ),
+    Response: ("started_at", "updated_at", "submitted_at"),
+    ResponseRevision: ("saved_at",),
+    Outcome: ("observed_on",),  # a survey outcome is dated the day the answers were saved
+}
+
+
+def birth_year_band(year: int) -> int:
+    """The middle year of the five-year band holding ``year`` (1985–1989 → 1987).
+
+    The middle rather than the first year: analysis reads age as a number (start year minus
+    birth year), and the middle year keeps an anonymised learner's age unbiased (off by at
+    most two years either way) where the first year would age everyone by two on average.
+    """
+    return year - year % BIRTH_YEAR_BAND + BIRTH_YEAR_BAND // 2
+
+
+def month_start(value: dt.date) -> dt.date:
+    """The first of ``value``'s month (midnight UTC for a timestamp)."""
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    return value.replace(day=1)
+
+
+def _coarsen(record: SQLModel) -> int:
+    """Coarsen ``record``'s person-level times in place; how many values were set."""
+    count = 0
+    for name in COARSENED_TIMES.get(type(record), ()):
+        value = getattr(record, name)
+        if value is not None:
+            setattr(record, name, month_start(value))
+            count += 1
+    return count
+
+
 def _anonymise(session: Session, learner: Learner) -> ErasureReport:
     learner_id = learner.id
     assert learner_id is not None
@@ -324,7 +426,7 @@ def _anonymise(session: Session, learner: Learner) -> ErasureReport:
     for model in (LearnerIdentity, LearnerExternalId):
         result = session.execute(sa.delete(model).where(col(model.learner_id) == learner_id))
         deleted += int(getattr(result, "rowcount", 0) or 0)
-    removed = 0
+    removed = coarsened = 0
     cache: dict[int, dict[str, str]] = {}
     for response in session.exec(
         select(Response).join(Invitation).where(Invitation.learner_id == learner_id)
@@ -332,23 +434,43 @@ def _anonymise(session: Session, learner: Learner) -> ErasureReport:
         types = _types_for(session, response.instrument_version_id, cache)
         response.answers, count = without_free_text(dict(response.answers), types)
         removed += count
+        coarsened += _coarsen(response)
         session.add(response)
         for revision in session.exec(
             select(ResponseRevision).where(ResponseRevision.response_id == response.id)
         ).all():
             revision.answers, count = without_free_text(dict(revision.answers), types)
             removed += count
+            coarsened += _coarsen(revision)
             session.add(revision)
+    grades = 0
     for credential in _all(session, Credential, Credential.learner_id, learner_id):
+        grades += credential.grade is not None
         credential.external_id = None
+        credential.grade = None
         session.add(credential)
     for invitation in _all(session, Invitation, Invitation.learner_id, learner_id):
         invitation.token_hash = _random_token_hash()
+        coarsened += _coarsen(invitation)
         session.add(invitation)
+    for outcome in _all(session, Outcome, Outcome.learner_id, learner_id):
+        coarsened += _coarsen(outcome)
+        session.add(outcome)
+    if learner.birth_year is not None:
+        learner.birth_year = birth_year_band(learner.birth_year)
+        coarsened += 1
+    coarsened += _coarsen(learner)
     learner.ref = str(uuid.uuid4())
     learner.erased_at = utcnow()
     session.add(learner)
-    return ErasureReport(learner_id, "anonymise", rows_deleted=deleted, answers_removed=removed)
+    return ErasureReport(
+        learner_id,
+        "anonymise",
+        rows_deleted=deleted,
+        answers_removed=removed,
+        values_coarsened=coarsened,
+        grades_removed=grades,
+    )
 
 
 def _delete(session: Session, learner: Learner) -> ErasureReport:
@@ -401,6 +523,8 @@ def erase_learner(
             "reason": reason,
             "rows_deleted": report.rows_deleted,
             "answers_removed": report.answers_removed,
+            "values_coarsened": report.values_coarsened,
+            "grades_removed": report.grades_removed,
         },
     )
     return report
@@ -424,40 +548,90 @@ def withdraw_consent(session: Session, invitation_id: int, actor: str) -> Erasur
 
 @dataclass(frozen=True)
 class PurgeReport:
-    """What a retention purge did."""
+    """What a retention purge did, and how many learners past the period it had to leave."""
 
     cutoff: dt.date
     learners_erased: int
     invitation_tokens_cleared: int
+    learners_left: int = 0  # nothing dated since the cutoff, but an enrolment still open
+
+    def summary(self) -> str:
+        """The report as one sentence."""
+        text = (
+            f"Erased {self.learners_erased} learners whose last award or enrolment end (or, "
+            f"with neither, their record) is before {self.cutoff}; cleared "
+            f"{self.invitation_tokens_cleared} expired invitation tokens"
+        )
+        if self.learners_left:
+            text += (
+                f"; left {self.learners_left} learners with an enrolment open since before "
+                f"{self.cutoff} (end or close those enrolments to let the purge reach them)"
+            )
+        return text + "."
+
+
+def _retention_terms(cutoff: dt.date) -> tuple[Any, Any]:
+    """(past the cutoff, an enrolment still running): conditions on the ``learner`` row.
+
+    Past the cutoff means: the later of the last award and the last enrolment end is before
+    ``cutoff``; with neither (no award, no ended enrolment), when the learner row was created.
+    """
+    last_award = (
+        sa.select(sa.func.max(col(Credential.issued_on)))
+        .where(col(Credential.learner_id) == col(Learner.id))
+        .scalar_subquery()
+    )
+    last_end = (
+        sa.select(sa.func.max(col(Enrolment.ended_on)))
+        .where(col(Enrolment.learner_id) == col(Learner.id))
+        .scalar_subquery()
+    )
+    # The later of two dates either of which may be NULL (GREATEST is not portable).
+    latest = sa.case(
+        (last_award > last_end, last_award), else_=sa.func.coalesce(last_end, last_award)
+    )
+    created_before = dt.datetime.combine(cutoff, dt.time(0), dt.UTC)
+    past = sa.or_(
+        sa.and_(latest.is_not(None), latest < cutoff),
+        sa.and_(latest.is_(None), col(Learner.created_at) < created_before),
+    )
+    running = sa.exists().where(
+        col(Enrolment.learner_id) == col(Learner.id), col(Enrolment.ended_on).is_(None)
+    )
+    return past, running
 
 
 def learners_past_retention(session: Session, cutoff: dt.date) -> list[int]:
-    """Ids of learners not yet erased whose last award or enrolment end is before ``cutoff``.
+    """Ids of learners not yet erased who are past the retention ``cutoff``.
 
-    A learner with an enrolment still running (no end date) is kept.
+    That is: their last award or enrolment end is before ``cutoff`` or, when they have
+    neither, their learner row was created before it. A learner with an enrolment still
+    running (no end date) is kept; :func:`learners_left_by_retention` counts those.
     """
-    last_award = sa.select(sa.func.max(col(Credential.issued_on))).where(
-        col(Credential.learner_id) == col(Learner.id)
+    past, running = _retention_terms(cutoff)
+    statement = (
+        sa.select(col(Learner.id))
+        .where(col(Learner.erased_at).is_(None), past, ~running)
+        .order_by(col(Learner.id))
     )
-    last_end = sa.select(sa.func.max(col(Enrolment.ended_on))).where(
-        col(Enrolment.learner_id) == col(Learner.id)
-    )
-    running = sa.select(col(Enrolment.id)).where(
-        col(Enrolment.learner_id) == col(Learner.id), col(Enrolment.ended_on).is_(None)
-    )
-    latest = sa.func.coalesce(
-        sa.case(
-            (
-                last_award.scalar_subquery() > last_end.scalar_subquery(),
-                last_award.scalar_subquery(),
-            ),
-            else_=sa.func.coalesce(last_end.scalar_subquery(), last_award.scalar_subquery()),
-        ),
-        last_award.scalar_subquery(),
+    return [int(i) for i in session.execute(statement).scalars()]
+
+
+def learners_left_by_retention(session: Session, cutoff: dt.date) -> list[int]:
+    """Ids of learners past ``cutoff`` but kept by an enrolment begun before it, still open.
+
+    Typically an enrolment nobody closed; an enrolment begun since the cutoff is a learner
+    who is simply still studying, and is not counted.
+    """
+    past, running = _retention_terms(cutoff)
+    recent_start = sa.exists().where(
+        col(Enrolment.learner_id) == col(Learner.id),
+        col(Enrolment.ended_on).is_(None),
+        col(Enrolment.started_on) >= cutoff,
     )
     statement = (
         sa.select(col(Learner.id))
-        .where(col(Learner.erased_at).is_(None), ~sa.exists(running), latest < cutoff)
+        .where(col(Learner.erased_at).is_(None), past, running, ~recent_start)
         .order_by(col(Learner.id))
     )
     return [int(i) for i in session.execute(statement).scalars()]
@@ -482,6 +656,7 @@ def purge(
     except ValueError:  # 29 February
         cutoff = today.replace(year=today.year - years, day=28)
     learner_ids = learners_past_retention(session, cutoff)
+    left = len(learners_left_by_retention(session, cutoff))
     for learner_id in learner_ids:
         erase_learner(session, learner_id=learner_id, actor=actor, mode=mode, reason="retention")
     expired = session.exec(select(Invitation).where(col(Invitation.expires_at) < utcnow())).all()
@@ -496,6 +671,7 @@ def purge(
             "older_than_years": years,
             "learners_erased": len(learner_ids),
             "invitation_tokens_cleared": len(expired),
+            "learners_left": left,
         },
     )
-    return PurgeReport(cutoff, len(learner_ids), len(expired))
+    return PurgeReport(cutoff, len(learner_ids), len(expired), learners_left=left)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 from typing import Annotated
 
@@ -38,31 +36,22 @@ def export(
     """Write everything held about a learner as JSON and CSV files (or one zip)."""
     from outcomes import audit
     from outcomes.db import session_scope
-    from outcomes.privacy import export_zip, lookup, write_export
+    from outcomes.privacy import lookup, write_export
 
     # The files are written inside the unit of work: if writing fails, the audit event of
     # the export is rolled back with it, and nothing half-written is left at ``out``.
     with session_scope(_engine()) as session:
         record = lookup(session, key=learner, actor=audit.cli_actor(), purpose="exported")
         try:
-            if out.suffix == ".zip":
-                out.parent.mkdir(parents=True, exist_ok=True)
-                partial = out.with_name(out.name + ".partial")
-                partial.write_bytes(export_zip(record))
-                os.replace(partial, out)
-                message = f"Wrote {record.row_count()} rows to {out}."
-            else:
-                if out.exists():
-                    raise ValidationProblem(f"{out} already exists: choose a new directory.")
-                staging = out.with_name(f".{out.name}.partial")
-                shutil.rmtree(staging, ignore_errors=True)
-                paths = write_export(record, staging)
-                os.replace(staging, out)
-                message = f"Wrote {record.row_count()} rows in {len(paths)} files to {out}/."
+            paths = write_export(record, out)
         except OSError as exc:
             raise ValidationProblem(
                 f"Could not write the export to {out} ({exc.strerror or exc})."
             ) from None
+    if out.suffix == ".zip":
+        message = f"Wrote {record.row_count()} rows to {out}."
+    else:
+        message = f"Wrote {record.row_count()} rows in {len(paths)} files to {out}/."
     typer.echo(message)
 
 
@@ -88,10 +77,7 @@ def erase(
         typer.confirm(f"Erase learner {learner_id}? This cannot be undone", abort=True)
     with session_scope(engine) as session:
         report = erase_learner(session, learner_id=learner_id, actor=audit.cli_actor(), mode=mode)
-    typer.echo(
-        f"Erased learner {learner_id} ({report.mode}): {report.rows_deleted} rows deleted, "
-        f"{report.answers_removed} free-text answers removed."
-    )
+    typer.echo(report.summary())
 
 
 @app.command("purge")
@@ -99,7 +85,8 @@ def purge(
     older_than: Annotated[
         int | None,
         typer.Option(
-            "--older-than", help="Years since the last award (default: OUTCOMES_RETENTION_YEARS)."
+            "--older-than",
+            help="Years since the last award or enrolment end (default: OUTCOMES_RETENTION_YEARS).",
         ),
     ] = None,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
@@ -113,7 +100,4 @@ def purge(
         typer.confirm("Erase every learner past the retention period?", abort=True)
     with session_scope(_engine()) as session:
         report = purge_learners(session, actor=audit.cli_actor(), older_than_years=older_than)
-    typer.echo(
-        f"Erased {report.learners_erased} learners whose last award is before {report.cutoff}; "
-        f"cleared {report.invitation_tokens_cleared} expired invitation tokens."
-    )
+    typer.echo(report.summary())

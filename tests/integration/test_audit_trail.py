@@ -80,7 +80,7 @@ def test_csv_exports_neutralise_spreadsheet_formulas() -> None:
 
     frame = pd.DataFrame({"actor": ['=HYPERLINK("http://evil")', "+1", "staff:1"]})
     rows = audit.frame_to_csv(frame).decode().splitlines()
-    assert rows[1].startswith("\"'=HYPERLINK") and rows[2] == "'+1" and rows[3] == "staff:1"
+    assert rows[1].startswith("\"'=HYPERLINK") and rows[2] == '"\'+1"' and rows[3] == '"staff:1"'
 
 
 def test_the_application_has_no_path_that_updates_or_deletes_audit_events() -> None:
@@ -116,6 +116,8 @@ def test_streamlit_hardening_is_configured() -> None:
     config = tomllib.loads((REPO_ROOT / ".streamlit" / "config.toml").read_text())
     assert config["server"]["enableXsrfProtection"] is True
     assert config["client"]["showErrorDetails"] == "none"
+    # Downloads only through the product's audited, formula-safe buttons.
+    assert config["client"]["disableDataExport"] is True
     assert config["browser"]["gatherUsageStats"] is False
     assert 0 < config["server"]["maxUploadSize"] <= 50
     assert 0 < config["server"]["maxMessageSize"] <= 200

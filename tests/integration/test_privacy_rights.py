@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, SQLModel, col, select
 
 from outcomes import privacy
 from outcomes.db import session_scope
@@ -22,10 +22,12 @@ from outcomes.models import (
     Credential,
     Enrolment,
     InstrumentVersion,
+    Invitation,
     Learner,
     LearnerExternalId,
     LearnerIdentity,
     Outcome,
+    Programme,
     Response,
     ResponseRevision,
 )
@@ -101,6 +103,64 @@ def _person(session: Session, email: str, badge: str, seed: str) -> dict[str, An
     return {"learner": who, "invitation": invitation}
 
 
+EXACT = dt.datetime(2025, 2, 17, 14, 33, 7, tzinfo=dt.UTC)
+MONTH = dt.datetime(2025, 2, 1, tzinfo=dt.UTC)
+
+
+def _precise_details(session: Session, learner: Learner, invitation: Invitation) -> None:
+    """Birth year, consent, grade and fieldwork times, exact to the second."""
+    learner.birth_year, learner.consent_at = 1988, EXACT
+    session.add(learner)
+    for credential in session.exec(select(Credential).where(Credential.learner_id == learner.id)):
+        credential.grade = "9.5 / 10 with distinction"
+        session.add(credential)
+    for name in ("sent_at", "reminded_at", "opened_at", "submitted_at"):
+        setattr(invitation, name, EXACT)
+    invitation.expires_at = EXACT + dt.timedelta(days=30)
+    session.add(invitation)
+    response = session.exec(select(Response).where(Response.invitation_id == invitation.id)).one()
+    response.started_at = response.updated_at = response.submitted_at = EXACT
+    session.add(response)
+    for revision in session.exec(
+        select(ResponseRevision).where(ResponseRevision.response_id == response.id)
+    ):
+        revision.saved_at = EXACT
+        session.add(revision)
+    for outcome in session.exec(select(Outcome).where(Outcome.learner_id == learner.id)):
+        outcome.observed_on = EXACT.date()
+        session.add(outcome)
+
+
+def _details(session: Session, learner_id: int) -> dict[str, Any]:
+    """The re-identifying details of one learner, as stored."""
+    learner = session.get(Learner, learner_id)
+    assert learner is not None
+    invitation = session.exec(select(Invitation).where(Invitation.learner_id == learner_id)).one()
+    response = session.exec(select(Response).where(Response.invitation_id == invitation.id)).one()
+    revisions = session.exec(
+        select(ResponseRevision).where(ResponseRevision.response_id == response.id)
+    ).all()
+    return {
+        "birth_year": learner.birth_year,
+        "consent_at": learner.consent_at,
+        "grades": [
+            c.grade
+            for c in session.exec(select(Credential).where(Credential.learner_id == learner_id))
+        ],
+        "invitation": {
+            name: getattr(invitation, name)
+            for name in ("sent_at", "reminded_at", "opened_at", "submitted_at", "opted_out_at")
+        },
+        "expires_at": invitation.expires_at,
+        "response": [response.started_at, response.updated_at, response.submitted_at],
+        "revisions": [r.saved_at for r in revisions],
+        "observed_on": [
+            o.observed_on
+            for o in session.exec(select(Outcome).where(Outcome.learner_id == learner_id))
+        ],
+    }
+
+
 @pytest.fixture
 def people(engine: Engine) -> dict[str, Any]:
     with session_scope(engine) as session:
@@ -136,7 +196,9 @@ def people(engine: Engine) -> dict[str, Any]:
         ):
             revision.answers = answers
             session.add(revision)
+        _precise_details(session, target["learner"], target["invitation"])
         other = _person(session, "other@example.org", "urn:uuid:other", "other")
+        _precise_details(session, other["learner"], other["invitation"])
         return {
             "learner_id": target["learner"].id,
             "ref": target["learner"].ref,
@@ -227,6 +289,10 @@ def test_anonymising_leaves_no_trace_of_the_person_and_keeps_the_statistics(
         )
     assert report.rows_deleted == 2  # identity and external id
     assert report.answers_removed == 3 * 3  # three free-text answers, response + 2 revisions
+    # birth year, consent, 4 invitation times and the expiry, 3 response times, 2 revisions,
+    # 1 outcome date
+    assert report.values_coarsened == 1 + 1 + 5 + 3 + 2 + 1
+    assert report.grades_removed == 1
     with session_scope(engine) as session:
         assert _aggregates(session) == before
         everything = _text_values(session)
@@ -243,6 +309,79 @@ def test_anonymising_leaves_no_trace_of_the_person_and_keeps_the_statistics(
             select(AuditEvent).where(AuditEvent.action == "privacy.erased")
         ).all()
         assert event.detail and event.detail["mode"] == "anonymise"
+        assert event.detail["values_coarsened"] == 13 and event.detail["grades_removed"] == 1
+
+
+def test_anonymising_coarsens_birth_year_dates_and_times_and_drops_grades(
+    engine: Engine, people: dict
+) -> None:
+    with session_scope(engine) as session:
+        other_before = _details(session, people["other_id"])
+        privacy.erase_learner(
+            session, learner_id=people["learner_id"], actor="cli:test", mode="anonymise"
+        )
+    with session_scope(engine) as session:
+        details = _details(session, people["learner_id"])
+        assert _details(session, people["other_id"]) == other_before, "others are untouched"
+    assert details == {
+        "birth_year": 1987,  # 1985-1989, by its middle year
+        "consent_at": MONTH,
+        "grades": [None],
+        "invitation": {
+            "sent_at": MONTH,
+            "reminded_at": MONTH,
+            "opened_at": MONTH,
+            "submitted_at": MONTH,
+            "opted_out_at": None,
+        },
+        "expires_at": dt.datetime(2025, 3, 1, tzinfo=dt.UTC),
+        "response": [MONTH, MONTH, MONTH],
+        "revisions": [MONTH, MONTH],
+        "observed_on": [MONTH.date()],
+    }
+    assert other_before["birth_year"] == 1988 and other_before["grades"] == [
+        "9.5 / 10 with distinction"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("year", "band"), [(1985, 1987), (1987, 1987), (1989, 1987), (1990, 1992), (2004, 2002)]
+)
+def test_a_birth_year_becomes_the_middle_year_of_its_five_year_band(year: int, band: int) -> None:
+    assert privacy.birth_year_band(year) == band
+
+
+def test_times_are_coarsened_to_the_first_of_their_month_in_utc() -> None:
+    madrid = dt.timezone(dt.timedelta(hours=2))
+    # 00:30 on 1 March in Madrid is still February in UTC.
+    assert privacy.month_start(dt.datetime(2025, 3, 1, 0, 30, tzinfo=madrid)) == dt.datetime(
+        2025, 2, 1, tzinfo=dt.UTC
+    )
+    assert privacy.month_start(dt.date(2025, 2, 17)) == dt.date(2025, 2, 1)
+
+
+def test_erased_text_is_overwritten_in_the_sqlite_file(sqlite_engine: Engine) -> None:
+    marker = "Zorgon-secret-" + "q" * 40
+    with session_scope(sqlite_engine) as session:
+        who = factories.learner(session, email=f"{marker}@example.org")
+        enrolment = factories.completed_enrolment(session, who, factories.programme(session))
+        invitation = factories.invitation(session, factories.wave(session), enrolment)
+        session.add(
+            Response(
+                invitation_id=invitation.id,
+                instrument_version_id=1,
+                answers={"activity": "employed_full_time", "comments": f"{marker} comments"},
+            )
+        )
+        learner_id = who.id
+    with sqlite_engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA secure_delete").scalar_one() == 1
+    with session_scope(sqlite_engine) as session:
+        privacy.erase_learner(session, learner_id=learner_id, actor="cli:test", mode="anonymise")
+    sqlite_engine.dispose()  # the last connection to close checkpoints the WAL into the file
+    path = Path(sqlite_engine.url.database or "")
+    stored = b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
+    assert marker.encode() not in stored
 
 
 def test_delete_mode_removes_every_row_of_the_learner(engine: Engine, people: dict) -> None:
@@ -310,6 +449,68 @@ def test_purge_erases_only_learners_past_retention(engine: Engine, people: dict)
             "privacy.purged",
             "privacy.erased",
         }
+
+
+def _learner_created(session: Session, email: str, created: dt.date) -> Learner:
+    who = factories.learner(session, email=email)
+    who.created_at = dt.datetime.combine(created, dt.time(9), dt.UTC)
+    session.add(who)
+    session.flush()
+    return who
+
+
+def _open_enrolment(session: Session, who: Learner, started: dt.date) -> None:
+    session.add(
+        Enrolment(
+            learner_id=who.id,
+            programme_id=session.info["programme"].id,
+            started_on=started,
+            status="in_progress",
+        )
+    )
+    session.flush()
+
+
+def test_purge_reaches_learners_with_no_award_or_enrolment_end_by_their_creation(
+    engine: Engine, people: dict
+) -> None:
+    today = dt.date(2030, 1, 15)  # the people's awards (2024) are long past
+    with session_scope(engine) as session:
+        session.info["programme"] = session.exec(select(Programme)).first()
+        old = _learner_created(session, "old@example.org", dt.date(2020, 5, 1)).id
+        new = _learner_created(session, "new@example.org", dt.date(2029, 6, 1)).id
+        stale = _learner_created(session, "stale@example.org", dt.date(2020, 5, 1))
+        _open_enrolment(session, stale, dt.date(2020, 9, 1))  # never closed
+        studying = _learner_created(session, "studying@example.org", dt.date(2020, 5, 1))
+        _open_enrolment(session, studying, dt.date(2029, 9, 1))  # began after the cutoff
+        ids = {"stale": stale.id, "studying": studying.id}
+    with session_scope(engine) as session:
+        report = privacy.purge(
+            session, actor="cli:test", older_than_years=2, today=today, mode="anonymise"
+        )
+    assert report.cutoff == dt.date(2028, 1, 15)
+    assert report.learners_erased == 3  # the two people, and the learner created in 2020
+    assert report.learners_left == 1  # the enrolment open since 2020
+    assert "left 1 learners with an enrolment open since before 2028-01-15" in report.summary()
+    with session_scope(engine) as session:
+        erased = set(session.exec(select(Learner.id).where(col(Learner.erased_at).is_not(None))))
+        [event] = session.exec(
+            select(AuditEvent).where(AuditEvent.action == "privacy.purged")
+        ).all()
+    assert erased == {people["learner_id"], people["other_id"], old}
+    assert new not in erased and ids["stale"] not in erased and ids["studying"] not in erased
+    assert event.detail is not None
+    assert event.detail["learners_erased"] == 3 and event.detail["learners_left"] == 1
+
+
+def test_a_purge_that_leaves_no_one_says_nothing_about_learners_left(
+    engine: Engine, people: dict
+) -> None:
+    with session_scope(engine) as session:
+        report = privacy.purge(
+            session, actor="cli:test", older_than_years=2, today=dt.date(2026, 6, 30)
+        )
+    assert report.learners_left == 0 and "left" not in report.summary()
 
 
 def test_free_text_is_recognised_by_question_type_and_else_by_shape() -> None:

@@ -19,6 +19,7 @@ from outcomes.demo.fieldwork import Fieldwork
 from outcomes.demo.outcomes_model import FULL_TIME, Completion, WaveOutcomes
 from outcomes.demo.people import Learners
 from outcomes.demo.spec import InstitutionSpec
+from outcomes.private_files import make_private_directories, replace_private_file
 
 # The exit instrument asks about the course, not the current activity: no ATT at 0 months.
 FOLLOW_UP_MONTHS = (6, 36)
@@ -210,7 +211,8 @@ class AnswerKeyBuilder:
 
 
 def write_answer_key(answer_key: dict[str, Any], path: Path) -> Path:
-    """Write the answer key as indented JSON; return the path."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(answer_key, indent=2, sort_keys=False, default=str) + "\n", "utf-8")
+    """Write the answer key as indented JSON, readable by its owner only (0600); the path."""
+    make_private_directories(path.parent)
+    text = json.dumps(answer_key, indent=2, sort_keys=False, default=str) + "\n"
+    replace_private_file(path, text.encode("utf-8"))
     return path
