@@ -51,7 +51,7 @@ def is_csp_message(text: str) -> bool:
 
 
 def test_signing_in_and_opening_every_page_and_chart_violates_nothing(
-    server: RunningApp, chromium: Any
+    chromium: Any, server: RunningApp
 ) -> None:
     context = chromium.new_context()
     page = context.new_page()
