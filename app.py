@@ -30,11 +30,11 @@ def main() -> None:
 
     try:
         get_engine()
+        viewer = current_viewer()
     except OutcomesError as exc:
         show_unavailable(exc)
         st.stop()
 
-    viewer = current_viewer()
     navigation = st.navigation(
         [
             st.Page(spec.path, title=spec.title, icon=spec.icon, url_path=spec.key)

@@ -39,3 +39,32 @@ def test_a_malformed_setting_is_explained_without_its_value(
     assert not at.exception
     assert len(at.error) == 1
     assert "db-secret-host" not in rendered_text(at)
+
+
+def _page_meeting_a_database_that_went_down() -> None:
+    from outcomes.errors import DatabaseError
+    from outcomes.webapp import show_error
+
+    show_error(
+        DatabaseError(
+            "The database at postgresql+psycopg://u@db-secret-host.invalid/x could not be "
+            "reached (connection refused)."
+        )
+    )
+
+
+def test_a_page_that_meets_a_database_error_later_shows_no_host() -> None:
+    at = AppTest.from_function(_page_meeting_a_database_that_went_down).run()
+    assert [e.value for e in at.error] == [UNAVAILABLE]
+
+
+def _page_meeting_a_domain_error() -> None:
+    from outcomes.errors import ValidationProblem
+    from outcomes.webapp import show_error
+
+    show_error(ValidationProblem("Row 3: the e-mail 'x' is not an e-mail address."))
+
+
+def test_other_domain_errors_are_still_shown_as_their_own_sentence() -> None:
+    at = AppTest.from_function(_page_meeting_a_domain_error).run()
+    assert [e.value for e in at.error] == ["Row 3: the e-mail 'x' is not an e-mail address."]
