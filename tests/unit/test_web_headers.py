@@ -17,7 +17,13 @@ from starlette.routing import Route
 
 from outcomes.config import get_settings
 from outcomes.errors import DatabaseError, SettingsError
-from outcomes.web import allowed_hosts, content_security_policy, middleware, security_headers
+from outcomes.web import (
+    SecurityHeaders,
+    allowed_hosts,
+    content_security_policy,
+    middleware,
+    security_headers,
+)
 from outcomes.web.headers import csp_directives, is_hidden, streamlit_inline_script_hashes
 from outcomes.web.unavailable import MISCONFIGURED, NEEDS_UPGRADE, UNAVAILABLE, visitor_sentence
 from tests.asgi import Reply, request
@@ -174,3 +180,15 @@ def test_a_visitor_is_told_the_app_is_unavailable_without_the_host(
     assert sentence == expected
     assert "db-secret-host" not in sentence
     assert "@" not in sentence
+
+
+def test_a_forwarded_https_counts_only_when_the_app_trusts_its_proxy() -> None:
+    async def page(scope: object, receive: object, send: object) -> None:
+        await PlainTextResponse("ok")(scope, receive, send)  # type: ignore[arg-type]
+
+    forwarded = {"X-Forwarded-Proto": "https"}
+    untrusting = SecurityHeaders(page)
+    trusting = SecurityHeaders(page, trust_forwarded_proto=True)
+    assert "strict-transport-security" not in request(untrusting, "/", headers=forwarded).headers
+    assert "strict-transport-security" in request(trusting, "/", headers=forwarded).headers
+    assert "strict-transport-security" not in request(trusting, "/").headers

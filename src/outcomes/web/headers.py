@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 from importlib import resources
 
-from starlette.datastructures import MutableHeaders
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -135,7 +135,8 @@ class SecurityHeaders:
     a TLS-terminating proxy, and browsers ignore HSTS on plain-HTTP responses anyway.
     Otherwise HSTS goes out when the request itself came over HTTPS (uvicorn sets the scheme
     from ``X-Forwarded-Proto`` only for proxies in ``FORWARDED_ALLOW_IPS``, by default
-    127.0.0.1).
+    127.0.0.1), or, with ``trust_forwarded_proto`` (the app is configured to sit behind a
+    proxy), when ``X-Forwarded-Proto`` says ``https``.
     """
 
     def __init__(
@@ -143,10 +144,12 @@ class SecurityHeaders:
         app: ASGIApp,
         *,
         https_always: bool = False,
+        trust_forwarded_proto: bool = False,
         hidden_paths: Iterable[str] = HIDDEN_PATHS,
     ) -> None:
         self.app = app
         self.https_always = https_always
+        self.trust_forwarded_proto = trust_forwarded_proto
         self.hidden_paths = tuple(hidden_paths)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -154,6 +157,9 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         https = self.https_always or scope.get("scheme") == "https"
+        if self.trust_forwarded_proto and not https:
+            forwarded = Headers(scope=scope).get("x-forwarded-proto", "")
+            https = forwarded.split(",")[0].strip().lower() == "https"
         added = security_headers(https=https)
 
         async def send_with_headers(message: Message) -> None:
