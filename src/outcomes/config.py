@@ -114,7 +114,8 @@ SETTINGS_DOC: dict[str, str] = {
     "database_url": "SQLAlchemy URL: `sqlite:///path.db` (embedded) or "
     "`postgresql+psycopg://user@host/db` (production)",
     "secret_key": "random string (≥ 32 characters) that keys survey-token hashes and sessions",
-    "public_base_url": "address graduates use to reach the app; survey links start with it",
+    "public_base_url": "address graduates use to reach the app; survey links start with "
+    "it, the app answers only its host (and localhost), and HSTS is sent when it is `https://`",
     "smtp_host": "SMTP server for invitations",
     "smtp_port": "SMTP port (1–65535)",
     "smtp_username": "SMTP user name, if the server needs one",

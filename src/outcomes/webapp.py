@@ -21,9 +21,10 @@ from outcomes import audit, auth, sessions
 from outcomes.access import ANONYMOUS, GRADUATE, can_open, page
 from outcomes.config import get_settings
 from outcomes.db import make_engine, session_scope
-from outcomes.errors import OutcomesError
+from outcomes.errors import DatabaseError, OutcomesError, SettingsError
 from outcomes.migrate import check_current
 from outcomes.staff import active_user
+from outcomes.web.unavailable import show_unavailable
 
 SSO_REFUSED_KEY = "sso_refused"
 
@@ -213,7 +214,14 @@ def take_notice() -> str | None:
 
 
 def show_error(exc: OutcomesError) -> None:
-    """Show a domain error as one plain sentence."""
+    """Show a domain error as one plain sentence.
+
+    A database or settings error names the database URL and host: it goes to the server log,
+    and the page shows a sentence without them (``outcomes.web.unavailable``).
+    """
+    if isinstance(exc, DatabaseError | SettingsError):
+        show_unavailable(exc)
+        return
     st.error(str(exc))
 
 

@@ -1,0 +1,128 @@
+"""A real ``streamlit run app.py`` on a free loopback port, for the server and browser tiers.
+
+The database is a temp SQLite file, migrated, with a small demo institution and one staff
+user per role (created directly, so the server does not depend on demo mode).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from outcomes.access import STAFF_ROLES
+from outcomes.db import make_engine, session_scope
+from outcomes.demo import generate_demo
+from outcomes.migrate import upgrade
+from outcomes.staff import create_staff_user
+from tests.conftest import REPO_ROOT, TEST_SECRET_KEY
+
+PASSWORD = "purple lantern over the harbour"
+STREAMLIT = str(Path(sys.executable).with_name("streamlit"))
+
+
+@dataclass(frozen=True)
+class RunningApp:
+    """Where the server listens and how to sign in."""
+
+    base_url: str
+    port: int
+    log: Path
+
+    def email(self, role: str) -> str:
+        """The e-mail of the staff user with ``role``."""
+        return f"{role}@example.org"
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on at the moment."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def seeded_database(directory: Path, *, learners: int = 600) -> str:
+    """A migrated SQLite database with the demo institution and one user per staff role."""
+    url = f"sqlite:///{directory / 'outcomes.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    generate_demo(engine, learners=learners, seed=11)
+    with session_scope(engine) as session:
+        for role in STAFF_ROLES:
+            create_staff_user(
+                session, email=f"{role}@example.org", role=role, password=PASSWORD, actor="test"
+            )
+    engine.dispose()
+    return url
+
+
+def _wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"streamlit run exited early:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise RuntimeError(f"streamlit run did not become healthy:\n{log.read_text()}")
+
+
+@contextmanager
+def running_app(
+    directory: Path,
+    *,
+    database_url: str | None = None,
+    script: Path | None = None,
+    extra_env: dict[str, str] | None = None,
+) -> Iterator[RunningApp]:
+    """Start ``streamlit run app.py`` (or ``script``) from the repository root; stop it after."""
+    url = database_url or seeded_database(directory)
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OUTCOMES_", "STREAMLIT_"))}
+    env.update(
+        OUTCOMES_DATABASE_URL=url,
+        OUTCOMES_SECRET_KEY=TEST_SECRET_KEY,
+        OUTCOMES_PUBLIC_BASE_URL=f"http://localhost:{port}",
+        PYTHONPATH=os.pathsep.join([str(REPO_ROOT / "src"), env.get("PYTHONPATH", "")]),
+        **(extra_env or {}),
+    )
+    log = directory / "streamlit.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [
+                STREAMLIT,
+                "run",
+                str(script or "app.py"),
+                "--server.address",
+                "127.0.0.1",
+                "--server.port",
+                str(port),
+                "--server.fileWatcherType",
+                "none",
+            ],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(base_url, process, log)
+        yield RunningApp(base_url, port, log)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
