@@ -98,9 +98,7 @@ def upgrade() -> None:
         sa.Column("failures", sa.Integer(), nullable=False),
         sa.Column("window_started_at", outcomes.models.UTCDateTime(), nullable=False),
         sa.Column("locked_until", outcomes.models.UTCDateTime(), nullable=True),
-        sa.CheckConstraint(
-            "scope IN ('account', 'ip', 'global')", name="ck_signin_throttle_scope"
-        ),
+        sa.CheckConstraint("scope IN ('account', 'ip', 'global')", name="ck_signin_throttle_scope"),
         sa.PrimaryKeyConstraint("scope", "key"),
     )
 
