@@ -7,6 +7,7 @@ only one request and its response, which ASGI gives directly.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 from dataclasses import dataclass
 
 from starlette.datastructures import Headers
@@ -57,7 +58,10 @@ def request(
     async def send(message: Message) -> None:
         sent.append(message)
 
-    asyncio.run(app(scope, receive, send))
+    # A fresh loop in a thread of its own: another test in this worker (Streamlit's AppTest)
+    # may leave an event loop running in this thread, where asyncio.run() refuses to start.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, app(scope, receive, send)).result()
     start = next(m for m in sent if m["type"] == "http.response.start")
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
     return Reply(start["status"], Headers(raw=start["headers"]), body.decode())
