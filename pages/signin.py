@@ -4,11 +4,14 @@ import streamlit as st
 
 from outcomes.errors import OutcomesError
 from outcomes.webapp import (
+    cancel_second_factor,
     guard,
+    second_factor_pending,
     show_error,
     sign_in_with_password,
+    sign_in_with_second_factor,
     sso_configured,
-    sso_identity,
+    sso_refused_identity,
     start_sso_sign_in,
     take_notice,
 )
@@ -20,6 +23,27 @@ st.caption("Staff of the continuing-education unit. Graduates: use the link in y
 notice = take_notice()
 if notice:
     st.info(notice)
+
+if second_factor_pending():
+    with st.form("second_factor"):
+        code = st.text_input(
+            "Code from your authenticator app, or a recovery code", autocomplete="one-time-code"
+        )
+        submitted = st.form_submit_button("Continue", type="primary")
+    if submitted:
+        try:
+            refusal = sign_in_with_second_factor(code)
+        except OutcomesError as exc:
+            show_error(exc)
+        else:
+            if refusal:
+                st.error(refusal)
+            else:
+                st.rerun()
+    if st.button("Cancel"):
+        cancel_second_factor()
+        st.rerun()
+    st.stop()
 
 with st.form("signin"):
     email = st.text_input("Email", autocomplete="username")
@@ -39,7 +63,7 @@ if submitted:
 
 if sso_configured():
     st.divider()
-    if sso_identity() is not None:
+    if sso_refused_identity():
         if st.button("Sign out of single sign-on"):
             st.logout()
     elif st.button("Sign in with single sign-on"):

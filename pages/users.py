@@ -1,19 +1,23 @@
-"""Staff accounts (administrators only): add, change role, deactivate, reactivate, unlock."""
+"""Staff accounts (administrators only): add, change role, deactivate, unlock, reset, sign out."""
 
 import streamlit as st
 
 from outcomes.db import session_scope
 from outcomes.errors import OutcomesError
 from outcomes.models import ROLES
+from outcomes.sessions import now
 from outcomes.staff import (
     change_role,
     create_staff_user,
     programme_choices,
+    reset_password,
+    reset_second_factor,
     set_active,
     set_programme_scope,
     staff_frame,
     unlock,
 )
+from outcomes.staff_sessions import end_sessions_by_admin
 from outcomes.webapp import errors_shown_plainly, get_engine, guard, show_error
 
 viewer = guard("users")
@@ -30,7 +34,8 @@ with add_tab, st.form("add_user", clear_on_submit=True):
     role = st.selectbox("Role", ROLES)
     scope = st.multiselect("Limit a manager to these programmes (none: all)", codes)
     password = st.text_input(
-        "Initial password (leave empty for single sign-on only)", type="password"
+        "Initial password (temporary: changed at first sign-in; empty: single sign-on only)",
+        type="password",
     )
     if st.form_submit_button("Add user"):
         try:
@@ -73,3 +78,36 @@ with change_tab:
                 show_error(exc)
             else:
                 st.success(f"{label}: done.")
+
+    # Account security: a generated temporary password (shown once), signing out everywhere,
+    # removing a lost second factor. Each ends the user's sessions; each is audited.
+    st.divider()
+    reset_column, end_column, factor_column = st.columns(3)
+    if chosen is not None and reset_column.button("Reset password"):
+        try:
+            with session_scope(get_engine()) as session:
+                temporary = reset_password(session, user_id=chosen, actor=viewer.actor)
+        except OutcomesError as exc:
+            show_error(exc)
+        else:
+            st.success(
+                "Give the user this temporary password by a separate channel. It is shown once "
+                "and works for one sign-in, which must choose their own password."
+            )
+            st.code(temporary, language=None)
+    if chosen is not None and end_column.button("End sessions"):
+        try:
+            with session_scope(get_engine()) as session:
+                ended = end_sessions_by_admin(session, user_id=chosen, actor=viewer.actor, at=now())
+        except OutcomesError as exc:
+            show_error(exc)
+        else:
+            st.success(f"Ended {ended} session(s): the user is signed out on their next click.")
+    if chosen is not None and factor_column.button("Reset second factor"):
+        try:
+            with session_scope(get_engine()) as session:
+                reset_second_factor(session, user_id=chosen, actor=viewer.actor, at=now())
+        except OutcomesError as exc:
+            show_error(exc)
+        else:
+            st.success("The second factor was removed; the user sets up a new one at sign-in.")

@@ -6,8 +6,10 @@ import datetime as dt
 import hashlib
 import uuid
 
+import pyotp
 from sqlmodel import Session
 
+from outcomes import mfa, sessions, staff_sessions
 from outcomes.models import (
     Credential,
     Enrolment,
@@ -16,6 +18,7 @@ from outcomes.models import (
     Learner,
     LearnerIdentity,
     Programme,
+    StaffUser,
     SurveyWave,
     utcnow,
 )
@@ -122,3 +125,22 @@ def invitation(session: Session, on: SurveyWave, enrolment: Enrolment) -> Invita
     session.add(record)
     session.flush()
     return record
+
+
+def signed_in(
+    session: Session, user_id: int, *, via: str = "password", at: dt.datetime | None = None
+) -> sessions.StaffSession:
+    """A live staff session for ``user_id`` (its server-side row included), for session state."""
+    user = session.get(StaffUser, user_id)
+    assert user is not None
+    at = at or sessions.now()
+    token = staff_sessions.open_session(session, user_id=user_id, via=via, at=at)
+    return sessions.StaffSession(user_id, user.role, user.email, at, at, via, token)
+
+
+def second_factor(session: Session, user_id: int) -> str:
+    """Enrol ``user_id`` in TOTP (as the account page does); the secret, to make codes with."""
+    enrolment = mfa.begin_enrolment(session, user_id=user_id)
+    at = utcnow()
+    mfa.confirm_enrolment(session, user_id=user_id, code=pyotp.TOTP(enrolment.secret).at(at), at=at)
+    return enrolment.secret

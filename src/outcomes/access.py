@@ -10,7 +10,9 @@ from dataclasses import dataclass
 ANONYMOUS = "anonymous"
 GRADUATE = "graduate"
 STAFF_ROLES = ("admin", "manager", "reviewer")
-ALL_AUDIENCES = (ANONYMOUS, GRADUATE, *STAFF_ROLES)
+# A signed-in staff member who must first choose a password or set up a second factor.
+ACCOUNT_SETUP = "account_setup"
+ALL_AUDIENCES = (ANONYMOUS, GRADUATE, *STAFF_ROLES, ACCOUNT_SETUP)
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,13 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("audit", "pages/audit.py", "Audit trail", ":material/history:", ("admin", "reviewer")),
     PageSpec(
         "privacy", "pages/privacy.py", "Privacy requests", ":material/shield_person:", ("admin",)
+    ),
+    PageSpec(
+        "account",
+        "pages/account.py",
+        "Your account",
+        ":material/manage_accounts:",
+        (*STAFF_ROLES, ACCOUNT_SETUP),
     ),
 )
 

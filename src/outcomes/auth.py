@@ -183,3 +183,24 @@ def record_signout(session: Session, *, user_id: int, reason: str) -> None:
         object_id=user_id,
         detail={"reason": reason},
     )
+
+
+SECOND_FACTOR_FAILED = "That code is not right."
+
+
+def record_second_factor_failure(
+    session: Session, *, user: StaffUser, settings: Settings | None = None
+) -> SigninResult:
+    """Count a wrong second-factor code as a failed sign-in of ``user`` (towards the lock)."""
+    settings = settings or get_settings()
+    audit.record(
+        session,
+        actor=f"staff:{user.id}",
+        action="signin.second_factor_failed",
+        object_type="staff_user",
+        object_id=user.id,
+    )
+    result = _fail_known(session, user, settings)
+    return SigninResult(
+        None, SECOND_FACTOR_FAILED if result.refusal == SIGNIN_FAILED else result.refusal
+    )

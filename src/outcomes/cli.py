@@ -152,7 +152,10 @@ def users_add(
         bool, typer.Option("--sso-only", help="No password: the person signs in with SSO.")
     ] = False,
 ) -> None:
-    """Create a staff account (asks for the password twice, without echo)."""
+    """Create a staff account (asks for the password twice, without echo).
+
+    The password is temporary: it works for one sign-in, which must choose the person's own.
+    """
     from outcomes import audit
     from outcomes.db import session_scope
     from outcomes.migrate import check_current
@@ -175,6 +178,60 @@ def users_add(
             display_name=name,
         )
     typer.echo(f"Created {stored_role} {address} (id {user.id}).")  # only once committed
+
+
+def _user_action(email: str, action: str) -> str:
+    """Run an account-security action on the user with ``email``; what to print."""
+    from outcomes import audit
+    from outcomes.db import session_scope
+    from outcomes.migrate import check_current
+    from outcomes.models import utcnow
+    from outcomes.staff import reset_password, reset_second_factor, user_by_email
+    from outcomes.staff_sessions import end_sessions_by_admin
+
+    engine = _engine()
+    check_current(engine)
+    actor, at = audit.cli_actor(), utcnow()
+    with session_scope(engine) as session:
+        user = user_by_email(session, email)
+        assert user.id is not None
+        if action == "reset-password":
+            temporary = reset_password(session, user_id=user.id, actor=actor, at=at)
+            message = (
+                f"Temporary password for {user.email} (works for one sign-in, which must "
+                f"choose their own password; their sessions were ended):\n{temporary}"
+            )
+        elif action == "end-sessions":
+            ended = end_sessions_by_admin(session, user_id=user.id, actor=actor, at=at)
+            message = f"Ended {ended} session(s) of {user.email}."
+        else:
+            reset_second_factor(session, user_id=user.id, actor=actor, at=at)
+            message = f"Removed the second factor of {user.email}; their sessions were ended."
+    return message  # printed only once committed
+
+
+@users_app.command("reset-password")
+def users_reset_password(
+    email: Annotated[str, typer.Argument(help="The staff member's e-mail address.")],
+) -> None:
+    """Issue a generated temporary password (printed once) and end the user's sessions."""
+    typer.echo(_user_action(email, "reset-password"))
+
+
+@users_app.command("end-sessions")
+def users_end_sessions(
+    email: Annotated[str, typer.Argument(help="The staff member's e-mail address.")],
+) -> None:
+    """Sign the user out of every browser (on their next click)."""
+    typer.echo(_user_action(email, "end-sessions"))
+
+
+@users_app.command("reset-second-factor")
+def users_reset_second_factor(
+    email: Annotated[str, typer.Argument(help="The staff member's e-mail address.")],
+) -> None:
+    """Remove the user's TOTP second factor and recovery codes, ending their sessions."""
+    typer.echo(_user_action(email, "reset-second-factor"))
 
 
 @demo_app.command("prepare")

@@ -59,6 +59,7 @@ class Settings(BaseModel):
     session_max_hours: int = Field(default=12, ge=1, le=168)
     signin_max_failures: int = Field(default=5, ge=1, le=100)
     signin_lock_minutes: int = Field(default=15, ge=1, le=1440)
+    admin_totp: Literal["required", "optional"] = "required"
 
     # Privacy
     erasure_mode: Literal["anonymise", "delete"] = "anonymise"
@@ -136,6 +137,8 @@ SETTINGS_DOC: dict[str, str] = {
     "session_max_hours": "absolute lifetime of a staff session",
     "signin_max_failures": "failed sign-ins before an account or session is locked",
     "signin_lock_minutes": "how long a lock lasts",
+    "admin_totp": "`required`: administrators signing in by password must set up a TOTP "
+    "second factor before anything else (demo accounts in demo mode are exempt); `optional`",
     "erasure_mode": "`anonymise` (keep unlinked statistics) or `delete` (remove every row)",
     "retention_years": "identity of graduates is purged this many years after their last award",
     "demo_learners": "size of the demo institution loaded by `make run` on first run",

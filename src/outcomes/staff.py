@@ -1,17 +1,22 @@
-"""Staff accounts: creating users, roles, activation, locks and programme scope; audited."""
+"""Staff accounts: users, roles, activation, locks, programme scope, passwords; audited."""
 
 from __future__ import annotations
 
+import base64
+import datetime as dt
 import re
+import secrets
+from dataclasses import dataclass
 
 import pandas as pd
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from outcomes import audit
+from outcomes import audit, mfa, staff_sessions
+from outcomes.config import Settings
 from outcomes.errors import IntegrityProblem, NotFound, ValidationProblem
-from outcomes.models import ROLES, Programme, StaffProgrammeScope, StaffUser
-from outcomes.passwords import check_password_rules, hash_password
+from outcomes.models import ROLES, Programme, StaffProgrammeScope, StaffUser, utcnow
+from outcomes.passwords import check_password_rules, hash_password, verify_password
 
 # Deliberately loose: the address only has to be deliverable-looking; SMTP decides the rest.
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -49,8 +54,13 @@ def create_staff_user(
     actor: str,
     display_name: str | None = None,
     programme_codes: list[str] | None = None,
+    must_change_password: bool = True,
 ) -> StaffUser:
-    """Create a staff account (password None: single sign-on only), optionally scoped."""
+    """Create a staff account (password None: single sign-on only), optionally scoped.
+
+    A password typed by an administrator is temporary by default (``must_change_password``):
+    it works for one sign-in, which may only choose the user's own password.
+    """
     address = normalise_email(email)
     stored_role = normalise_role(role)
     if session.exec(select(StaffUser).where(StaffUser.email == address)).first() is not None:
@@ -60,7 +70,11 @@ def create_staff_user(
         check_password_rules(password, email=address)
         password_hash = hash_password(password)
     user = StaffUser(
-        email=address, role=stored_role, password_hash=password_hash, display_name=display_name
+        email=address,
+        role=stored_role,
+        password_hash=password_hash,
+        display_name=display_name,
+        must_change_password=password_hash is not None and must_change_password,
     )
     session.add(user)
     session.flush()
@@ -241,3 +255,156 @@ def viewer_scope(session: Session, role: str, user_id: int | None) -> set[int] |
     if role == "manager" and user_id is not None:
         return programme_scope(session, user_id)
     return None
+
+
+# --- passwords, sessions and the second factor ---------------------------------------------
+
+
+def _temporary_password() -> str:
+    raw = base64.b32encode(secrets.token_bytes(10)).decode()  # 80 random bits
+    return "-".join(raw[i : i + 4] for i in range(0, 16, 4))
+
+
+def reset_password(
+    session: Session, *, user_id: int, actor: str, at: dt.datetime | None = None
+) -> str:
+    """Issue a temporary password (returned once) and end all of the user's sessions; audited.
+
+    The password is generated, never typed by the administrator, works for one sign-in, and
+    that sign-in can only choose the user's own password.
+    """
+    user = _user(session, user_id)
+    _not_oneself(actor, user_id, "reset your own password (use Your account to change it)")
+    at = at or utcnow()
+    temporary = _temporary_password()
+    user.password_hash = hash_password(temporary)
+    user.must_change_password = True
+    user.failed_signins = 0
+    user.locked_until = None
+    session.add(user)
+    ended = staff_sessions.end_user_sessions(
+        session, user_id=user_id, reason="password_reset", at=at
+    )
+    audit.record(
+        session,
+        actor=actor,
+        action="staff.password_reset",
+        object_type="staff_user",
+        object_id=user_id,
+        detail={"sessions_ended": ended},
+    )
+    return temporary
+
+
+def use_temporary_password(session: Session, user: StaffUser) -> None:
+    """Spend a temporary password at the sign-in it was used for (it works only once)."""
+    if user.must_change_password:
+        user.password_hash = None
+        session.add(user)
+
+
+def change_password(
+    session: Session,
+    *,
+    user_id: int,
+    current: str,
+    new: str,
+    keep_token: str | None,
+    at: dt.datetime | None = None,
+) -> int:
+    """Change a user's own password and end their other sessions; how many were ended.
+
+    ``current`` must be right unless the user is choosing a password after a temporary one
+    (spent at this session's sign-in, so this session is the proof). Audited.
+    """
+    user = _user(session, user_id)
+    at = at or utcnow()
+    if not user.must_change_password:
+        if user.password_hash is None:
+            raise ValidationProblem("Your account signs in with single sign-on only.")
+        if not verify_password(user.password_hash, current):
+            raise ValidationProblem("Your current password is not right.")
+        if new == current:
+            raise ValidationProblem("The new password must differ from the current one.")
+    check_password_rules(new, email=user.email)
+    user.password_hash = hash_password(new)
+    user.must_change_password = False
+    user.password_changed_at = at
+    session.add(user)
+    ended = staff_sessions.end_user_sessions(
+        session, user_id=user_id, reason="password_changed", at=at, except_token=keep_token
+    )
+    audit.record(
+        session,
+        actor=audit.staff_actor(user_id),
+        action="staff.password_changed",
+        object_type="staff_user",
+        object_id=user_id,
+        detail={"other_sessions_ended": ended},
+    )
+    return ended
+
+
+def reset_second_factor(
+    session: Session, *, user_id: int, actor: str, at: dt.datetime | None = None
+) -> StaffUser:
+    """Remove a user's second factor and recovery codes, ending their sessions; audited."""
+    user = _user(session, user_id)
+    _not_oneself(actor, user_id, "reset your own second factor")
+    mfa.clear_second_factor(session, user)
+    ended = staff_sessions.end_user_sessions(
+        session, user_id=user_id, reason="second_factor_reset", at=at or utcnow()
+    )
+    audit.record(
+        session,
+        actor=actor,
+        action="staff.second_factor_reset",
+        object_type="staff_user",
+        object_id=user_id,
+        detail={"sessions_ended": ended},
+    )
+    return user
+
+
+def user_by_email(session: Session, email: str) -> StaffUser:
+    """The staff user with ``email``, or ``NotFound``."""
+    address = normalise_email(email)
+    user = session.exec(select(StaffUser).where(StaffUser.email == address)).first()
+    if user is None:
+        raise NotFound(f"There is no staff user with the e-mail {address}.")
+    return user
+
+
+@dataclass(frozen=True)
+class AccountStatus:
+    """What the "Your account" page shows about the signed-in user."""
+
+    email: str
+    role: str
+    has_password: bool
+    must_change_password: bool
+    second_factor: bool
+    second_factor_required: bool
+    recovery_codes_left: int
+
+
+def account_status(
+    session: Session, *, user_id: int, via: str, settings: Settings | None = None
+) -> AccountStatus:
+    """The signed-in user's password and second-factor state."""
+    user = _user(session, user_id)
+    return AccountStatus(
+        email=user.email,
+        role=user.role,
+        has_password=user.password_hash is not None,
+        must_change_password=user.must_change_password,
+        second_factor=mfa.has_second_factor(user),
+        second_factor_required=mfa.required_for(user, via=via, settings=settings),
+        recovery_codes_left=mfa.recovery_codes_left(session, user_id),
+    )
+
+
+def user_for_sso(session: Session, email: str) -> StaffUser | None:
+    """The staff user a single sign-on e-mail names (any case), or None."""
+    address = email.strip().lower()
+    return session.exec(select(StaffUser).where(StaffUser.email == address)).first()

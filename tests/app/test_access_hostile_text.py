@@ -7,11 +7,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from outcomes.config import get_settings
 from outcomes.db import make_engine, session_scope
 from outcomes.migrate import upgrade
 from outcomes.models import LearnerIdentity, Response
-from outcomes.sessions import StaffSession
-from outcomes.sessions import now as clock_now
 from outcomes.staff import create_staff_user
 from tests import factories
 from tests.conftest import REPO_ROOT
@@ -59,8 +58,10 @@ def hostile(outcomes_env: Path, request: pytest.FixtureRequest) -> tuple[int, st
 
 def _as_admin(admin_id: int, page: str) -> AppTest:
     at = AppTest.from_file(str(REPO_ROOT / page), default_timeout=30)
-    now = clock_now()
-    at.session_state["staff"] = StaffSession(admin_id, "admin", "admin@example.org", now, now)
+    engine = make_engine(get_settings().database_url)
+    with session_scope(engine) as session:
+        at.session_state["staff"] = factories.signed_in(session, admin_id, via="sso")
+    engine.dispose()
     return at.run()
 
 

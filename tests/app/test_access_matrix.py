@@ -3,6 +3,9 @@
 Each page is checked twice: through ``app.py`` (the navigation registers only the pages a
 role may open) and by running the page file on its own, as a typed URL would (the page's
 own guard refuses it, and nothing of the page is rendered).
+
+Two audiences are staff who may open only "Your account" until they have done something
+there: a user holding a temporary password, and an administrator without a second factor.
 """
 
 from __future__ import annotations
@@ -14,11 +17,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from outcomes.access import PAGES, PageSpec
+from outcomes.config import get_settings
 from outcomes.db import make_engine, session_scope
 from outcomes.migrate import upgrade
-from outcomes.sessions import StaffSession
-from outcomes.sessions import now as clock_now
 from outcomes.staff import create_staff_user, programme_scope
+from outcomes.webapp import MUST_CHANGE_PASSWORD, MUST_ENROL
 from tests import factories
 from tests.conftest import REPO_ROOT
 
@@ -32,16 +35,20 @@ AUDIENCES: dict[str, tuple[str, str] | None] = {
     "reviewer": ("reviewer", "reviewer@example.org"),
     "manager": ("manager", "manager@example.org"),
     "scoped_manager": ("manager", "scoped@example.org"),
-    "admin": ("admin", "admin@example.org"),
+    "admin": ("admin", "admin@example.org"),  # with a TOTP second factor
+    "temporary_password": ("manager", "newcomer@example.org"),
+    "admin_without_second_factor": ("admin", "admin2@example.org"),
 }
 # Which pages each audience may open (written out, not derived from access.PAGES).
 ALLOWED = {
     "anonymous": {"signin", "survey"},
     "graduate": {"survey"},
-    "reviewer": {"home", "dashboard", "audit"},
-    "manager": {"home", "dashboard", "programmes"},
-    "scoped_manager": {"home", "dashboard", "programmes"},
-    "admin": {"home", "dashboard", "programmes", "users", "audit", "privacy"},
+    "reviewer": {"home", "dashboard", "audit", "account"},
+    "manager": {"home", "dashboard", "programmes", "account"},
+    "scoped_manager": {"home", "dashboard", "programmes", "account"},
+    "admin": {"home", "dashboard", "programmes", "users", "audit", "privacy", "account"},
+    "temporary_password": {"account"},
+    "admin_without_second_factor": {"account"},
 }
 
 
@@ -64,8 +71,11 @@ def institution(outcomes_env: Path) -> dict[str, int]:
                 password=PASSWORD,
                 actor="test",
                 programme_codes=["UX-201"] if name == "scoped_manager" else None,
+                must_change_password=name == "temporary_password",
             )
             ids[name] = user.id or 0
+            if name == "admin":
+                factories.second_factor(session, ids[name])
     engine.dispose()
     return ids
 
@@ -76,8 +86,11 @@ def _state(audience: str, ids: dict[str, int]) -> dict[str, Any]:
         return {"survey_token_hash": "0" * 64}
     if who is None:
         return {}
-    at = clock_now()
-    return {"staff": StaffSession(ids[audience], who[0], who[1], at, at)}
+    engine = make_engine(get_settings().database_url)
+    with session_scope(engine) as session:
+        staff = factories.signed_in(session, ids[audience])
+    engine.dispose()
+    return {"staff": staff}
 
 
 def _run(path: str, state: dict[str, Any]) -> AppTest:
@@ -97,6 +110,9 @@ def _sees_the_page(at: AppTest, spec: PageSpec) -> None:
         assert len(at.dataframe) >= 1
     elif spec.key == "privacy":
         assert at.text_input[0].label.startswith("Learner ref")
+    elif spec.key == "account":
+        assert at.title[0].value == "Your account"
+        assert "New password" in [t.label for t in at.text_input]
     assert not at.error, [e.value for e in at.error]
 
 
@@ -134,13 +150,23 @@ def test_each_page_is_shown_or_refused_for_each_audience(
             through_app.switch_page(spec.path)
 
 
+@pytest.mark.parametrize(
+    ("audience", "reason"),
+    [("temporary_password", MUST_CHANGE_PASSWORD), ("admin_without_second_factor", MUST_ENROL)],
+)
+def test_staff_with_account_setup_to_do_are_told_why_on_the_only_page_they_reach(
+    institution: dict[str, int], audience: str, reason: str
+) -> None:
+    at = _run(APP, _state(audience, institution))
+    assert at.title[0].value == "Your account"  # the default (and only) page
+    assert [w.value for w in at.warning] == [reason]
+
+
 def test_every_page_is_in_the_matrix() -> None:
     assert {p.key for p in PAGES} == set().union(*ALLOWED.values())
 
 
 def test_a_scoped_manager_is_limited_to_their_programme(institution: dict[str, int]) -> None:
-    from outcomes.config import get_settings
-
     engine = make_engine(get_settings().database_url)
     with session_scope(engine) as session:
         assert programme_scope(session, institution["scoped_manager"]) == {institution["programme"]}
@@ -154,7 +180,6 @@ def test_a_scoped_manager_is_limited_to_their_programme(institution: dict[str, i
 def test_a_role_changed_by_an_administrator_applies_on_the_next_rerun(
     institution: dict[str, int],
 ) -> None:
-    from outcomes.config import get_settings
     from outcomes.staff import change_role
 
     at = _run(APP, _state("manager", institution))

@@ -11,10 +11,9 @@ from streamlit.testing.v1 import AppTest
 from outcomes.db import make_engine, session_scope
 from outcomes.demo import generate_demo
 from outcomes.migrate import upgrade
-from outcomes.sessions import StaffSession
-from outcomes.sessions import now as clock_now
 from outcomes.staff import create_staff_user
-from tests.conftest import REPO_ROOT
+from tests import factories
+from tests.conftest import REPO_ROOT, TEST_SECRET_KEY
 
 PAGE = str(REPO_ROOT / "pages" / "dashboard.py")
 PASSWORD = "purple lantern over the harbour"
@@ -40,6 +39,7 @@ def demo_database(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[
                 password=PASSWORD,
                 actor="test",
                 programme_codes=scope,
+                must_change_password=False,
             )
             ids[name] = user.id or 0
     engine.dispose()
@@ -51,10 +51,12 @@ def open_dashboard(
 ) -> AppTest:
     path, ids = database
     monkeypatch.setenv("OUTCOMES_DATABASE_URL", f"sqlite:///{path}")
-    role = "reviewer" if who == "reviewer" else "manager"
+    monkeypatch.setenv("OUTCOMES_SECRET_KEY", TEST_SECRET_KEY)  # keys the session token
     at = AppTest.from_file(PAGE, default_timeout=60)
-    moment = clock_now()
-    at.session_state["staff"] = StaffSession(ids[who], role, f"{who}@example.org", moment, moment)
+    engine = make_engine(f"sqlite:///{path}")
+    with session_scope(engine) as session:
+        at.session_state["staff"] = factories.signed_in(session, ids[who])
+    engine.dispose()
     return at.run()
 
 

@@ -44,12 +44,19 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
 
 
 @pytest.fixture
-def admin(outcomes_env: Path) -> int:
+def admin(outcomes_env: Path, monkeypatch: pytest.MonkeyPatch) -> int:
+    # Sessions by password alone: the second factor has tests of its own (test_accounts.py).
+    monkeypatch.setenv("OUTCOMES_ADMIN_TOTP", "optional")
     engine = make_engine(f"sqlite:///{outcomes_env}")
     upgrade(engine)
     with session_scope(engine) as session:
         user = create_staff_user(
-            session, email="admin@example.org", role="admin", password=PASSWORD, actor="test"
+            session,
+            email="admin@example.org",
+            role="admin",
+            password=PASSWORD,
+            actor="test",
+            must_change_password=False,
         )
     engine.dispose()
     assert user.id is not None
@@ -170,7 +177,7 @@ def test_single_sign_on_maps_a_verified_email_to_a_staff_account(
 
     email = "Admin@Example.org" if known else "stranger@example.org"
     monkeypatch.setattr(webapp, "sso_configured", lambda: True)
-    monkeypatch.setattr(webapp, "sso_identity", lambda: email)
+    monkeypatch.setattr(webapp, "sso_identity", lambda: webapp.SsoIdentity(email, clock.at))
     at = _fresh()
     assert not at.exception
     if known:
@@ -196,7 +203,9 @@ def test_single_sign_on_refuses_an_inactive_account(
         set_active(session, user_id=admin, active=False, actor="cli:test")
     engine.dispose()
     monkeypatch.setattr(webapp, "sso_configured", lambda: True)
-    monkeypatch.setattr(webapp, "sso_identity", lambda: "admin@example.org")
+    monkeypatch.setattr(
+        webapp, "sso_identity", lambda: webapp.SsoIdentity("admin@example.org", clock.at)
+    )
     at = _fresh()
     assert "staff" not in at.session_state
     assert [i.value for i in at.info] == [SSO_REFUSED]
