@@ -57,7 +57,12 @@ def seeded_database(directory: Path, *, learners: int = 600) -> str:
     with session_scope(engine) as session:
         for role in STAFF_ROLES:
             create_staff_user(
-                session, email=f"{role}@example.org", role=role, password=PASSWORD, actor="test"
+                session,
+                email=f"{role}@example.org",
+                role=role,
+                password=PASSWORD,
+                actor="test",
+                must_change_password=False,
             )
     engine.dispose()
     return url
@@ -93,6 +98,9 @@ def running_app(
         OUTCOMES_DATABASE_URL=url,
         OUTCOMES_SECRET_KEY=TEST_SECRET_KEY,
         OUTCOMES_PUBLIC_BASE_URL=f"http://localhost:{port}",
+        # The browser journey signs in as the demo administrator with a password only; the
+        # second factor has its own app tests (tests/app/test_accounts.py).
+        OUTCOMES_ADMIN_TOTP="optional",
         PYTHONPATH=os.pathsep.join([str(REPO_ROOT / "src"), env.get("PYTHONPATH", "")]),
         **(extra_env or {}),
     )
