@@ -1,5 +1,7 @@
 """Staff sign-in: a conventional form so password managers and screen readers work with it."""
 
+from collections.abc import Callable
+
 import streamlit as st
 
 from outcomes.errors import OutcomesError
@@ -16,6 +18,20 @@ from outcomes.webapp import (
     take_notice,
 )
 
+
+def _attempt(sign_in: Callable[[], str | None]) -> None:
+    """Run one sign-in step: show its refusal or error as one sentence, else rerun signed in."""
+    try:
+        refusal = sign_in()
+    except OutcomesError as exc:
+        show_error(exc)
+        return
+    if refusal:
+        st.error(refusal)
+    else:
+        st.rerun()
+
+
 guard("signin")
 st.title("Sign in")
 st.caption("Staff of the continuing-education unit. Graduates: use the link in your invitation.")
@@ -31,15 +47,7 @@ if second_factor_pending():
         )
         submitted = st.form_submit_button("Continue", type="primary")
     if submitted:
-        try:
-            refusal = sign_in_with_second_factor(code)
-        except OutcomesError as exc:
-            show_error(exc)
-        else:
-            if refusal:
-                st.error(refusal)
-            else:
-                st.rerun()
+        _attempt(lambda: sign_in_with_second_factor(code))
     if st.button("Cancel"):
         cancel_second_factor()
         st.rerun()
@@ -51,15 +59,7 @@ with st.form("signin"):
     submitted = st.form_submit_button("Sign in", type="primary")
 
 if submitted:
-    try:
-        refusal = sign_in_with_password(email, password)
-    except OutcomesError as exc:
-        show_error(exc)
-    else:
-        if refusal:
-            st.error(refusal)
-        else:
-            st.rerun()
+    _attempt(lambda: sign_in_with_password(email, password))
 
 if sso_configured():
     st.divider()

@@ -79,7 +79,7 @@ def _fail_known(session: Session, user: StaffUser, settings: Settings) -> Signin
     user.failed_signins += 1
     audit.record(
         session,
-        actor=f"staff:{user.id}",
+        actor=audit.staff_actor(user.id),
         action="signin.failed",
         object_type="staff_user",
         object_id=user.id,
@@ -123,7 +123,7 @@ def authenticate(
         verify_password(_dummy_hash(), password)
         audit.record(
             session,
-            actor=f"staff:{user.id}",
+            actor=audit.staff_actor(user.id),
             action="signin.refused_locked",
             object_type="staff_user",
             object_id=user.id,
@@ -144,7 +144,7 @@ def _succeed(session: Session, user: StaffUser, *, via: str) -> SigninResult:
     session.add(user)
     audit.record(
         session,
-        actor=f"staff:{user.id}",
+        actor=audit.staff_actor(user.id),
         action="signin.succeeded",
         object_type="staff_user",
         object_id=user.id,
@@ -195,7 +195,7 @@ def record_second_factor_failure(
     settings = settings or get_settings()
     audit.record(
         session,
-        actor=f"staff:{user.id}",
+        actor=audit.staff_actor(user.id),
         action="signin.second_factor_failed",
         object_type="staff_user",
         object_id=user.id,
