@@ -60,12 +60,16 @@ class Settings(BaseModel):
     signin_max_failures: int = Field(default=5, ge=1, le=100)
     signin_lock_minutes: int = Field(default=15, ge=1, le=1440)
     admin_totp: Literal["required", "optional"] = "required"
+    signin_ip_max_failures: int = Field(default=30, ge=1, le=100_000)
+    signin_global_max_failures: int = Field(default=600, ge=1, le=10_000_000)
+    trusted_proxy_header: str | None = Field(default=None, pattern=r"^[A-Za-z0-9-]+$")
 
     # Privacy
     erasure_mode: Literal["anonymise", "delete"] = "anonymise"
     retention_years: int = Field(default=6, ge=1, le=100)
 
     # Demo institution
+    demo: bool = False
     demo_learners: int = Field(default=5000, ge=10, le=2_000_000)
     demo_seed: int = 20260601
 
@@ -139,8 +143,16 @@ SETTINGS_DOC: dict[str, str] = {
     "signin_lock_minutes": "how long a lock lasts",
     "admin_totp": "`required`: administrators signing in by password must set up a TOTP "
     "second factor before anything else (demo accounts in demo mode are exempt); `optional`",
+    "signin_ip_max_failures": "failed sign-ins from one client address, within the lock "
+    "window, before that address must wait (with growing backoff)",
+    "signin_global_max_failures": "failed sign-ins from everyone, within the lock window, "
+    "before every password sign-in slows down (a brake on credential stuffing)",
+    "trusted_proxy_header": "header a trusted reverse proxy sets to the client's address "
+    "(for example `X-Forwarded-For`); unset when the app is reached directly",
     "erasure_mode": "`anonymise` (keep unlinked statistics) or `delete` (remove every row)",
     "retention_years": "identity of graduates is purged this many years after their last award",
+    "demo": "`on` in the demo (`make run` sets it): demo staff sign-ins exist and work; "
+    "`off` (default): no demo staff accounts are created, and any that exist are refused",
     "demo_learners": "size of the demo institution loaded by `make run` on first run",
     "demo_seed": "seed of the demo institution",
 }

@@ -275,4 +275,4 @@ def required_for(user: StaffUser, *, via: str, settings: Settings | None = None)
     settings = settings or get_settings()
     if user.role != "admin" or via == "sso" or settings.admin_totp != "required":
         return False
-    return not (user.is_demo and getattr(settings, "demo", False))
+    return not (user.is_demo and settings.demo)
