@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import streamlit as st
 
-from outcomes.access import pages_for
+from outcomes.access.permissions import pages_for
 from outcomes.errors import OutcomesError
+from outcomes.web.context import current_viewer, get_engine
 from outcomes.web.unavailable import show_unavailable
-from outcomes.webapp import current_viewer, get_engine
 
 
 def main() -> None:

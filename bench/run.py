@@ -86,11 +86,11 @@ def best_of(runs: int, action: Callable[[], object]) -> float:
 
 def bench_generator(learners: int) -> Outcome:
     """generate_demo into a fresh SQLite file vs copying the same rows into another file."""
-    from outcomes.db import make_engine
     from outcomes.demo import generate_demo
-    from outcomes.freshness import bulk_load
-    from outcomes.migrate import upgrade
-    from outcomes.models import ANALYSIS_TABLES, IDENTITY_TABLES
+    from outcomes.store.engine import make_engine
+    from outcomes.store.freshness import bulk_load
+    from outcomes.store.migrate import upgrade
+    from outcomes.store.tables import ANALYSIS_TABLES, IDENTITY_TABLES
 
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / "generated.db"
@@ -145,9 +145,9 @@ def generator_fingerprint() -> str:
 
 def demo_database(learners: int) -> Path:
     """A demo database of ``learners`` learners, generated once and kept in var/bench/."""
-    from outcomes.db import make_engine
     from outcomes.demo import generate_demo
-    from outcomes.migrate import upgrade
+    from outcomes.store.engine import make_engine
+    from outcomes.store.migrate import upgrade
 
     path = BENCH_DIR / f"demo-{learners}-{SEED}-{generator_fingerprint()}.db"
     if path.exists():
@@ -251,10 +251,10 @@ def demo_url(learners: int, database_url: str | None) -> str:
     """The URL of the benchmark's demo database, generated on first use."""
     if database_url is None:
         return f"sqlite:///{demo_database(learners)}"
-    from outcomes.db import make_engine
     from outcomes.demo import generate_demo
-    from outcomes.firstrun import database_is_empty
-    from outcomes.migrate import upgrade
+    from outcomes.demo.firstrun import database_is_empty
+    from outcomes.store.engine import make_engine
+    from outcomes.store.migrate import upgrade
 
     engine = make_engine(database_url)
     upgrade(engine)
@@ -270,8 +270,8 @@ def bench_metrics(learners: int, database_url: str | None = None) -> Outcome:
     import sqlalchemy as sa
 
     from outcomes.config import get_settings
-    from outcomes.db import make_engine, session_scope
-    from outcomes.impact import metrics_from_database
+    from outcomes.impact.service import metrics_from_database
+    from outcomes.store.engine import make_engine, session_scope
 
     url = demo_url(learners, database_url)
     engine = make_engine(url)
@@ -326,8 +326,8 @@ def bench_refresh(learners: int, database_url: str | None = None) -> list[Outcom
     """
     import sqlalchemy as sa
 
-    from outcomes.db import make_engine, session_scope
-    from outcomes.queries import REFRESH_BATCH, refresh_analysis_rows
+    from outcomes.store.engine import make_engine, session_scope
+    from outcomes.store.queries import REFRESH_BATCH, refresh_analysis_rows
 
     engine = make_engine(demo_url(learners, database_url))
     postgres = engine.dialect.name == "postgresql"

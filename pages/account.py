@@ -2,12 +2,12 @@
 
 import streamlit as st
 
-from outcomes import mfa
-from outcomes.db import session_scope
+from outcomes.access.permissions import mfa
+from outcomes.access.sessions import now
+from outcomes.access.staff import account_status, change_password
 from outcomes.errors import OutcomesError
-from outcomes.sessions import now
-from outcomes.staff import account_status, change_password
-from outcomes.webapp import (
+from outcomes.store.engine import session_scope
+from outcomes.web.context import (
     current_token,
     errors_shown_plainly,
     get_engine,

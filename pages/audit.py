@@ -3,8 +3,8 @@
 import streamlit as st
 
 from outcomes.audit import audit_frame, export_audit_csv
-from outcomes.db import session_scope
-from outcomes.webapp import errors_shown_plainly, get_engine, guard
+from outcomes.store.engine import session_scope
+from outcomes.web.context import errors_shown_plainly, get_engine, guard
 
 viewer = guard("audit")
 st.title("Audit trail")

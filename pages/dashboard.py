@@ -2,13 +2,12 @@
 
 import streamlit as st
 
-from outcomes import charts
 from outcomes.config import get_settings
-from outcomes.dashboard import HEADLINE_METRICS, WAVES, build_dashboard
-from outcomes.db import session_scope
 from outcomes.errors import OutcomesError
-from outcomes.impact import OUTCOMES
-from outcomes.webapp import get_engine, guard, show_error
+from outcomes.impact.dashboard import HEADLINE_METRICS, WAVES, build_dashboard
+from outcomes.impact.service import OUTCOMES, charts
+from outcomes.store.engine import session_scope
+from outcomes.web.context import get_engine, guard, show_error
 
 viewer = guard("dashboard")
 st.title("Impact")

@@ -2,9 +2,9 @@
 
 import streamlit as st
 
-from outcomes.db import session_scope
-from outcomes.queries import overview_counts
-from outcomes.webapp import errors_shown_plainly, get_engine, guard, sign_out
+from outcomes.store.engine import session_scope
+from outcomes.store.queries import overview_counts
+from outcomes.web.context import errors_shown_plainly, get_engine, guard, sign_out
 
 viewer = guard("home")
 st.title("Overview")

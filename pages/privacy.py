@@ -2,10 +2,10 @@
 
 import streamlit as st
 
-from outcomes.db import session_scope
 from outcomes.errors import OutcomesError
-from outcomes.privacy import erase_learner, export_zip, learner_record, lookup, record_frames
-from outcomes.webapp import errors_shown_plainly, get_engine, guard, show_error
+from outcomes.privacy.rights import erase_learner, export_zip, learner_record, lookup, record_frames
+from outcomes.store.engine import session_scope
+from outcomes.web.context import errors_shown_plainly, get_engine, guard, show_error
 
 viewer = guard("privacy")
 st.title("Privacy requests")

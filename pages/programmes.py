@@ -2,10 +2,10 @@
 
 import streamlit as st
 
-from outcomes.db import session_scope
-from outcomes.queries import programme_table
-from outcomes.staff import viewer_scope
-from outcomes.webapp import errors_shown_plainly, get_engine, guard
+from outcomes.access.staff import viewer_scope
+from outcomes.store.engine import session_scope
+from outcomes.store.queries import programme_table
+from outcomes.web.context import errors_shown_plainly, get_engine, guard
 
 viewer = guard("programmes")
 st.title("Programmes")

@@ -5,7 +5,7 @@ from collections.abc import Callable
 import streamlit as st
 
 from outcomes.errors import OutcomesError
-from outcomes.webapp import (
+from outcomes.web.context import (
     cancel_second_factor,
     guard,
     second_factor_pending,

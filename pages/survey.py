@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from outcomes.webapp import guard
+from outcomes.web.context import guard
 
 guard("survey")
 st.title("Graduate survey")

@@ -2,11 +2,8 @@
 
 import streamlit as st
 
-from outcomes.db import session_scope
-from outcomes.errors import OutcomesError
-from outcomes.models import ROLES
-from outcomes.sessions import now
-from outcomes.staff import (
+from outcomes.access.sessions import now
+from outcomes.access.staff import (
     change_role,
     create_staff_user,
     programme_choices,
@@ -17,8 +14,11 @@ from outcomes.staff import (
     staff_frame,
     unlock,
 )
-from outcomes.staff_sessions import end_sessions_by_admin
-from outcomes.webapp import errors_shown_plainly, get_engine, guard, show_error
+from outcomes.access.staff_sessions import end_sessions_by_admin
+from outcomes.errors import OutcomesError
+from outcomes.store.engine import session_scope
+from outcomes.store.tables import ROLES
+from outcomes.web.context import errors_shown_plainly, get_engine, guard, show_error
 
 viewer = guard("users")
 st.title("Staff users")

@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from hypothesis import settings as hypothesis_settings
 from sqlalchemy.engine import Engine
 
-from outcomes.db import make_engine
-from outcomes.migrate import upgrade
+from outcomes.store.engine import make_engine
+from outcomes.store.migrate import upgrade
 
 # No per-example deadline: speed is measured in benchmarks, never asserted in tests, and a
 # shared 2-core machine would make a deadline flaky.

@@ -9,8 +9,8 @@ import uuid
 import pyotp
 from sqlmodel import Session
 
-from outcomes import mfa, sessions, staff_sessions
-from outcomes.models import (
+from outcomes.access.permissions import mfa, sessions, staff_sessions
+from outcomes.store.tables import (
     Credential,
     Enrolment,
     InstrumentVersion,

@@ -17,11 +17,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from outcomes.access import STAFF_ROLES
-from outcomes.db import make_engine, session_scope
+from outcomes.access.permissions import STAFF_ROLES
+from outcomes.access.staff import create_staff_user
 from outcomes.demo import generate_demo
-from outcomes.migrate import upgrade
-from outcomes.staff import create_staff_user
+from outcomes.store.engine import make_engine, session_scope
+from outcomes.store.migrate import upgrade
 from tests.conftest import REPO_ROOT, TEST_SECRET_KEY
 
 PASSWORD = "purple lantern over the harbour"

@@ -1,5 +1,5 @@
 """``python -m outcomes`` is the ``outcomes`` command."""
 
-from outcomes.cli import main
+from outcomes.cli.main import main
 
 main()

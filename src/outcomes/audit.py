@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col
 
 from outcomes import audit_chain
-from outcomes.models import AuditEvent
+from outcomes.store.tables import AuditEvent
 
 AUDIT_COLUMNS = ("id", "occurred_at", "actor", "action", "object_type", "object_id", "detail")
 # OWASP "CSV Injection": a cell starting with one of these is read as a formula (or, for tab,

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from outcomes.access.staff import create_staff_user
 from outcomes.config import get_settings
-from outcomes.db import make_engine, session_scope
-from outcomes.migrate import upgrade
-from outcomes.models import LearnerIdentity, Response
-from outcomes.staff import create_staff_user
+from outcomes.store.engine import make_engine, session_scope
+from outcomes.store.migrate import upgrade
+from outcomes.store.tables import LearnerIdentity, Response
 from tests import factories
 from tests.conftest import REPO_ROOT
 

@@ -16,12 +16,12 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from outcomes.access import PAGES, PageSpec
+from outcomes.access.permissions import PAGES, PageSpec
+from outcomes.access.staff import create_staff_user, programme_scope
 from outcomes.config import get_settings
-from outcomes.db import make_engine, session_scope
-from outcomes.migrate import upgrade
-from outcomes.staff import create_staff_user, programme_scope
-from outcomes.webapp import MUST_CHANGE_PASSWORD, MUST_ENROL
+from outcomes.store.engine import make_engine, session_scope
+from outcomes.store.migrate import upgrade
+from outcomes.web.context import MUST_CHANGE_PASSWORD, MUST_ENROL
 from tests import factories
 from tests.conftest import REPO_ROOT
 
@@ -180,7 +180,7 @@ def test_a_scoped_manager_is_limited_to_their_programme(institution: dict[str, i
 def test_a_role_changed_by_an_administrator_applies_on_the_next_rerun(
     institution: dict[str, int],
 ) -> None:
-    from outcomes.staff import change_role
+    from outcomes.access.staff import change_role
 
     at = _run(APP, _state("manager", institution))
     at.switch_page("pages/programmes.py")

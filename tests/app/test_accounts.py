@@ -9,12 +9,12 @@ import pyotp
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from outcomes import sessions, staff_sessions
+from outcomes.access.permissions import sessions, staff_sessions
+from outcomes.access.staff import create_staff_user
 from outcomes.config import get_settings
-from outcomes.db import make_engine, session_scope
-from outcomes.migrate import upgrade
-from outcomes.staff import create_staff_user
-from outcomes.webapp import MUST_CHANGE_PASSWORD
+from outcomes.store.engine import make_engine, session_scope
+from outcomes.store.migrate import upgrade
+from outcomes.web.context import MUST_CHANGE_PASSWORD
 from tests import factories
 from tests.app.test_signin_sessions import APP, PASSWORD, Clock, _sign_in
 
@@ -168,7 +168,7 @@ def test_a_second_factor_is_asked_for_before_the_session_starts(
 def test_an_expired_sso_session_is_not_silently_recreated_but_a_fresh_identity_is_accepted(
     users: dict[str, int], clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from outcomes import webapp
+    from outcomes.web import context as webapp
 
     identity = {"value": webapp.SsoIdentity("manager@example.org", clock.at)}
     logouts: list[int] = []

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from outcomes.db import make_engine, session_scope
+from outcomes.access.staff import create_staff_user
 from outcomes.demo import generate_demo
-from outcomes.migrate import upgrade
-from outcomes.staff import create_staff_user
+from outcomes.store.engine import make_engine, session_scope
+from outcomes.store.migrate import upgrade
 from tests import factories
 from tests.conftest import REPO_ROOT, TEST_SECRET_KEY
 

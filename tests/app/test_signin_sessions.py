@@ -9,13 +9,13 @@ import pytest
 import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
-from outcomes import sessions
-from outcomes.auth import SIGNIN_FAILED, SIGNIN_LOCKED, SSO_REFUSED
+from outcomes.access.auth import SIGNIN_FAILED, SIGNIN_LOCKED, SSO_REFUSED
+from outcomes.access.permissions import sessions
+from outcomes.access.staff import create_staff_user, set_active
 from outcomes.config import get_settings
-from outcomes.db import make_engine, session_scope
-from outcomes.migrate import upgrade
-from outcomes.models import AuditEvent
-from outcomes.staff import create_staff_user, set_active
+from outcomes.store.engine import make_engine, session_scope
+from outcomes.store.migrate import upgrade
+from outcomes.store.tables import AuditEvent
 from tests.conftest import REPO_ROOT
 
 APP = str(REPO_ROOT / "app.py")
@@ -173,7 +173,7 @@ def test_a_deactivated_account_is_signed_out_on_the_next_rerun(admin: int, clock
 def test_single_sign_on_maps_a_verified_email_to_a_staff_account(
     admin: int, clock: Clock, monkeypatch: pytest.MonkeyPatch, known: bool
 ) -> None:
-    from outcomes import webapp
+    from outcomes.web import context as webapp
 
     email = "Admin@Example.org" if known else "stranger@example.org"
     monkeypatch.setattr(webapp, "sso_configured", lambda: True)
@@ -196,7 +196,7 @@ def test_single_sign_on_maps_a_verified_email_to_a_staff_account(
 def test_single_sign_on_refuses_an_inactive_account(
     admin: int, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from outcomes import webapp
+    from outcomes.web import context as webapp
 
     engine = make_engine(get_settings().database_url)
     with session_scope(engine) as session:

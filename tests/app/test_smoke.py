@@ -7,12 +7,12 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from outcomes.access import PAGES, STAFF_ROLES
+from outcomes.access.permissions import PAGES, STAFF_ROLES
+from outcomes.access.sessions import StaffSession
+from outcomes.access.staff import create_staff_user
 from outcomes.config import get_settings
-from outcomes.db import make_engine, session_scope
-from outcomes.migrate import upgrade
-from outcomes.sessions import StaffSession
-from outcomes.staff import create_staff_user
+from outcomes.store.engine import make_engine, session_scope
+from outcomes.store.migrate import upgrade
 from tests import factories
 from tests.conftest import REPO_ROOT
 

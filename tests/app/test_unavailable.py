@@ -43,7 +43,7 @@ def test_a_malformed_setting_is_explained_without_its_value(
 
 def _page_meeting_a_database_that_went_down() -> None:
     from outcomes.errors import DatabaseError
-    from outcomes.webapp import show_error
+    from outcomes.web.context import show_error
 
     show_error(
         DatabaseError(
@@ -60,7 +60,7 @@ def test_a_page_that_meets_a_database_error_later_shows_no_host() -> None:
 
 def _page_meeting_a_domain_error() -> None:
     from outcomes.errors import ValidationProblem
-    from outcomes.webapp import show_error
+    from outcomes.web.context import show_error
 
     show_error(ValidationProblem("Row 3: the e-mail 'x' is not an e-mail address."))
 

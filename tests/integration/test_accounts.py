@@ -8,17 +8,17 @@ import pyotp
 import pytest
 from sqlalchemy.engine import Engine
 
-from outcomes import auth, mfa, staff_sessions
-from outcomes.db import session_scope
-from outcomes.errors import ValidationProblem
-from outcomes.models import StaffUser
-from outcomes.passwords import verify_password
-from outcomes.staff import (
+from outcomes.access.passwords import verify_password
+from outcomes.access.permissions import auth, mfa, staff_sessions
+from outcomes.access.staff import (
     change_password,
     create_staff_user,
     reset_password,
     use_temporary_password,
 )
+from outcomes.errors import ValidationProblem
+from outcomes.store.engine import session_scope
+from outcomes.store.tables import StaffUser
 from tests.conftest import TEST_SECRET_KEY
 
 PASSWORD = "purple lantern over the harbour"

@@ -11,11 +11,11 @@ from alembic import command
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql import visitors
 
-from outcomes import freshness, queries
-from outcomes.db import session_scope
 from outcomes.demo import generate_demo
-from outcomes.migrate import alembic_config, upgrade
-from outcomes.privacy import erase_learner
+from outcomes.privacy.rights import erase_learner
+from outcomes.store import freshness, queries
+from outcomes.store.engine import session_scope
+from outcomes.store.migrate import alembic_config, upgrade
 
 Rows = list[tuple[Any, ...]]
 

@@ -21,12 +21,12 @@ from typer.testing import CliRunner
 
 from outcomes import audit
 from outcomes.audit_chain import GENESIS_HASH, canonical_form, link_hash
-from outcomes.cli import app as cli_app
-from outcomes.db import session_scope
+from outcomes.cli.main import app as cli_app
 from outcomes.demo import generate_demo
 from outcomes.demo.writer import empty_tables
-from outcomes.migrate import alembic_config, upgrade
-from outcomes.models import AuditEvent
+from outcomes.store.engine import session_scope
+from outcomes.store.migrate import alembic_config, upgrade
+from outcomes.store.tables import AuditEvent
 from tests.conftest import TEST_SECRET_KEY
 
 HOSTILE_DETAIL: dict[str, Any] = {

@@ -11,16 +11,16 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from outcomes import audit
-from outcomes.db import session_scope
-from outcomes.errors import ValidationProblem
-from outcomes.models import AuditEvent
-from outcomes.staff import (
+from outcomes.access.staff import (
     change_role,
     create_staff_user,
     set_active,
     set_programme_scope,
     unlock,
 )
+from outcomes.errors import ValidationProblem
+from outcomes.store.engine import session_scope
+from outcomes.store.tables import AuditEvent
 from tests import factories
 from tests.conftest import REPO_ROOT
 
@@ -128,7 +128,7 @@ def test_analysis_queries_never_read_identity_tables() -> None:
     """Analysis frames are pseudonymous: queries.py reads identity only in named functions."""
     import ast
 
-    tree = ast.parse((SOURCE / "queries.py").read_text())
+    tree = ast.parse((SOURCE / "store" / "queries.py").read_text())
     identity = re.compile(r"LearnerIdentity|LearnerExternalId|learner_identity|learner_external_id")
     for node in tree.body:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and "identity" not in node.name:
@@ -142,7 +142,7 @@ def test_analysis_queries_never_read_identity_tables() -> None:
 def test_analysis_query_functions_issue_no_sql_on_identity_tables(engine: Engine) -> None:
     import inspect
 
-    from outcomes import queries
+    from outcomes.store import queries
 
     statements: list[str] = []
     sa.event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))

@@ -8,14 +8,14 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from outcomes import auth
+from outcomes.access.auth import SIGNIN_FAILED, SIGNIN_LOCKED, authenticate
+from outcomes.access.permissions import auth
+from outcomes.access.staff import create_staff_user, unlock
 from outcomes.audit import keyed_hash
-from outcomes.auth import SIGNIN_FAILED, SIGNIN_LOCKED, authenticate
 from outcomes.config import Settings
-from outcomes.db import session_scope
 from outcomes.errors import ValidationProblem
-from outcomes.models import AuditEvent, StaffUser, utcnow
-from outcomes.staff import create_staff_user, unlock
+from outcomes.store.engine import session_scope
+from outcomes.store.tables import AuditEvent, StaffUser, utcnow
 from tests.conftest import TEST_SECRET_KEY
 
 PASSWORD = "purple lantern over the harbour"

@@ -10,8 +10,8 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from outcomes import __version__
-from outcomes.db import make_engine
 from outcomes.demo import generate_demo
+from outcomes.store.engine import make_engine
 from tests.conftest import TEST_SECRET_KEY
 
 

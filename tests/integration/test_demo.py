@@ -17,8 +17,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
+from outcomes.access.passwords import verify_password
+from outcomes.cli.demo import seed
 from outcomes.config import get_settings
-from outcomes.db import make_engine, session_scope
 from outcomes.demo import (
     DemoDatabaseNotEmpty,
     DemoSummary,
@@ -26,13 +27,12 @@ from outcomes.demo import (
     demo_staff_emails,
     generate_demo,
 )
-from outcomes.demo.cli import seed
 from outcomes.demo.writer import DEMO_TABLES, empty_tables
 from outcomes.instruments import derive_outcome, instrument_from_definition, validate_answers
 from outcomes.instruments.canonical import OUTCOME_COLUMNS
-from outcomes.migrate import upgrade
-from outcomes.models import ACTIVITIES, Programme
-from outcomes.passwords import verify_password
+from outcomes.store.engine import make_engine, session_scope
+from outcomes.store.migrate import upgrade
+from outcomes.store.tables import ACTIVITIES, Programme
 
 SECRET = "demo-test-secret-key-that-is-long-enough-0123"
 

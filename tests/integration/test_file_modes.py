@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from outcomes.db import make_engine, session_scope
 from outcomes.demo import write_answer_key
-from outcomes.migrate import upgrade
+from outcomes.store.engine import make_engine, session_scope
+from outcomes.store.migrate import upgrade
 from tests import factories
 
 

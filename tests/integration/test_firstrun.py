@@ -9,8 +9,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from outcomes.db import make_engine
-from outcomes.passwords import verify_password
+from outcomes.access.passwords import verify_password
+from outcomes.store.engine import make_engine
 from tests.conftest import TEST_SECRET_KEY
 
 

@@ -12,11 +12,11 @@ import sqlalchemy as sa
 
 from outcomes.analysis.metrics import metrics_panel
 from outcomes.config import get_settings
-from outcomes.db import make_engine, session_scope
 from outcomes.demo import DemoSummary, generate_demo
-from outcomes.impact import comparison_from_database, metrics_from_database
-from outcomes.migrate import upgrade
-from outcomes.queries import analysis_frame
+from outcomes.impact.service import comparison_from_database, metrics_from_database
+from outcomes.store.engine import make_engine, session_scope
+from outcomes.store.migrate import upgrade
+from outcomes.store.queries import analysis_frame
 
 SETTINGS = get_settings({})
 
@@ -88,7 +88,7 @@ def test_pooled_over_programmes_adjustment_removes_the_selection_on_observables(
     with session_scope(engine) as session:
         frame = analysis_frame(session=session, wave_months=6)
     from outcomes.analysis.compare import compare_groups
-    from outcomes.impact import DEFAULT_COVARIATES, prepare_comparison_frame
+    from outcomes.impact.service import DEFAULT_COVARIATES, prepare_comparison_frame
 
     prepared = prepare_comparison_frame(frame, outcome="employed_full_time", fulltime_hours=30)
     covariates = [*DEFAULT_COVARIATES, "programme"]
@@ -109,7 +109,7 @@ def test_pooled_over_programmes_adjustment_removes_the_selection_on_observables(
 
 
 def test_raked_respondents_reproduce_the_invited_population_margins(engine: sa.Engine) -> None:
-    from outcomes.impact import RAKING_MARGINS, nonresponse_report, programme_differences
+    from outcomes.impact.service import RAKING_MARGINS, nonresponse_report, programme_differences
 
     generate_demo(engine, learners=1500, seed=3)
     with session_scope(engine) as session:

@@ -15,10 +15,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 from typer.testing import CliRunner
 
-from outcomes.cli import app
-from outcomes.db import make_engine, session_scope
-from outcomes.migrate import upgrade
-from outcomes.models import AuditEvent, Enrolment, Learner, LearnerIdentity
+from outcomes.cli.main import app
+from outcomes.store.engine import make_engine, session_scope
+from outcomes.store.migrate import upgrade
+from outcomes.store.tables import AuditEvent, Enrolment, Learner, LearnerIdentity
 from tests import factories
 
 

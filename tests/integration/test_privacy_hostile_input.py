@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from outcomes import privacy
-from outcomes.db import session_scope
-from outcomes.models import LearnerExternalId, LearnerIdentity, Response, StaffUser
-from outcomes.staff import create_staff_user
+from outcomes.access.staff import create_staff_user
+from outcomes.privacy.rights import rights as privacy
+from outcomes.store.engine import session_scope
+from outcomes.store.tables import LearnerExternalId, LearnerIdentity, Response, StaffUser
 from tests import factories
 
 PAYLOADS = [

@@ -14,10 +14,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, col, select
 
-from outcomes import privacy
-from outcomes.db import session_scope
 from outcomes.errors import NotFound, ValidationProblem
-from outcomes.models import (
+from outcomes.privacy.rights import rights as privacy
+from outcomes.store.engine import session_scope
+from outcomes.store.tables import (
     AuditEvent,
     Credential,
     Enrolment,

@@ -6,9 +6,9 @@ import datetime as dt
 
 import sqlalchemy as sa
 
-from outcomes.db import session_scope
-from outcomes.models import Enrolment, Outcome, Response
-from outcomes.queries import ANALYSIS_COLUMNS, analysis_frame, metric_counts, overview_counts
+from outcomes.store.engine import session_scope
+from outcomes.store.queries import ANALYSIS_COLUMNS, analysis_frame, metric_counts, overview_counts
+from outcomes.store.tables import Enrolment, Outcome, Response
 from tests import factories
 
 

@@ -18,15 +18,15 @@ from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
 from outcomes import audit
-from outcomes.auth import authenticate
-from outcomes.cli import app as cli_app
+from outcomes.access.auth import authenticate
+from outcomes.access.staff import create_staff_user
+from outcomes.cli.main import app as cli_app
 from outcomes.config import Settings
-from outcomes.db import make_engine, session_scope
 from outcomes.errors import ValidationProblem
-from outcomes.migrate import check_current, upgrade
-from outcomes.queries import refresh_analysis_rows
-from outcomes.runtime_role import grant_runtime, runtime_grants
-from outcomes.staff import create_staff_user
+from outcomes.store.engine import make_engine, session_scope
+from outcomes.store.migrate import check_current, upgrade
+from outcomes.store.queries import refresh_analysis_rows
+from outcomes.store.runtime_role import grant_runtime, runtime_grants
 from tests import factories
 from tests.conftest import PG_URL, TEST_SECRET_KEY
 

@@ -10,10 +10,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlmodel import Session, SQLModel
 
-from outcomes.db import make_engine, session_scope
 from outcomes.errors import DatabaseError, IntegrityProblem
-from outcomes.migrate import check_current, current_revision, head_revision, upgrade
-from outcomes.models import Outcome, Response, utcnow
+from outcomes.store.engine import make_engine, session_scope
+from outcomes.store.migrate import check_current, current_revision, head_revision, upgrade
+from outcomes.store.tables import Outcome, Response, utcnow
 from tests import factories
 
 

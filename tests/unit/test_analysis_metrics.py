@@ -42,7 +42,7 @@ def hand_built_frame() -> pd.DataFrame:
 
 
 def test_activity_codes_mirror_the_outcome_model():
-    from outcomes.models import ACTIVITIES
+    from outcomes.store.tables import ACTIVITIES
 
     assert ACTIVITY_CODES == ACTIVITIES
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from outcomes.analyze_cli import app
+from outcomes.cli.analyze import app
 from outcomes.errors import ValidationProblem
 
 runner = CliRunner()

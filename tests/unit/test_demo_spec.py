@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import yaml
 
+from outcomes.access.passwords import password_problem
 from outcomes.demo.fieldwork import add_months, plan_waves
 from outcomes.demo.people import ascii_slug, make_name_pools
 from outcomes.demo.spec import DEFAULT_SPEC_PATH, DemoSpecError, load_institution, parse_institution
 from outcomes.demo.staff_accounts import demo_passwords
-from outcomes.passwords import password_problem
 
 
 @pytest.fixture(scope="module")

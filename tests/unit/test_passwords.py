@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from outcomes.errors import ValidationProblem
-from outcomes.passwords import (
+from outcomes.access.passwords import (
     check_password_rules,
     hash_password,
     needs_rehash,
     password_problem,
     verify_password,
 )
+from outcomes.errors import ValidationProblem
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ import pandas as pd
 
 from outcomes.analysis.disclosure import DisclosurePolicy
 from outcomes.analysis.metrics import metrics_panel
-from outcomes.impact import publishable_metrics
+from outcomes.impact.service import publishable_metrics
 
 
 def panel_frame() -> pd.DataFrame:

@@ -31,7 +31,7 @@ from outcomes.analysis.intervals import (
     wilson_interval,
 )
 
-# Mirrors outcomes.models.ACTIVITIES (a unit test keeps them equal); copied so that the
+# Mirrors outcomes.store.tables.ACTIVITIES (a unit test keeps them equal); copied so that the
 # analysis layer does not import SQLModel.
 ACTIVITY_CODES = (
     "employed_full_time",

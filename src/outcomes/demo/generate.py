@@ -19,7 +19,6 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from outcomes import audit
-from outcomes.db import session_scope
 from outcomes.demo.answer_key import AnswerKeyBuilder, write_answer_key
 from outcomes.demo.chunk import Context, IdCounter, build_chunk
 from outcomes.demo.fieldwork import plan_waves
@@ -28,9 +27,10 @@ from outcomes.demo.spec import INSTRUMENT_KEYS, InstitutionSpec, load_institutio
 from outcomes.demo.staff_accounts import DEMO_ACTOR, create_demo_staff
 from outcomes.demo.writer import DEMO_TABLES, insert, next_ids, rows_in, sync_sequences
 from outcomes.errors import IntegrityProblem
-from outcomes.freshness import bulk_load
 from outcomes.instruments import ensure_instrument_version, load_shipped
-from outcomes.models import InstrumentVersion
+from outcomes.store.engine import session_scope
+from outcomes.store.freshness import bulk_load
+from outcomes.store.tables import InstrumentVersion
 
 CHUNK_SIZE = 20_000
 Progress = Callable[[str, int, int], None]

@@ -17,7 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from outcomes.errors import ValidationProblem
-from outcomes.models import (
+from outcomes.store.tables import (
     ACTIVITIES,
     BASELINE_EMPLOYMENT,
     GENDERS,

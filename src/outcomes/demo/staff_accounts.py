@@ -14,11 +14,11 @@ import hmac
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from outcomes.db import session_scope
+from outcomes.access.passwords import check_password_rules
+from outcomes.access.staff import create_staff_user
 from outcomes.demo.spec import load_institution
-from outcomes.models import ROLES, StaffUser
-from outcomes.passwords import check_password_rules
-from outcomes.staff import create_staff_user
+from outcomes.store.engine import session_scope
+from outcomes.store.tables import ROLES, StaffUser
 
 DEMO_ACTOR = "demo"
 

@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import SQLModel
 
-from outcomes import models  # noqa: F401  (registers the tables on SQLModel.metadata)
-from outcomes.models import ANALYSIS_TABLES, IDENTITY_TABLES
+from outcomes.store import tables as models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from outcomes.store.tables import ANALYSIS_TABLES, IDENTITY_TABLES
 
 # Insert order: parents before children.
 DEMO_TABLES = (

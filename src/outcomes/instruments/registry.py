@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 from outcomes.errors import NotFound
 from outcomes.instruments.loading import instrument_from_definition, load_instrument
 from outcomes.instruments.schema import Instrument
-from outcomes.models import InstrumentVersion
+from outcomes.store.tables import InstrumentVersion
 
 SURVEYS_DIR_VARIABLE = "OUTCOMES_SURVEYS_DIR"
 SURVEY_SUFFIXES = (".yaml", ".yml")

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from outcomes.cli.instruments import app
 from outcomes.instruments import check_files, load_instrument, shipped_instruments
-from outcomes.instruments.cli import app
 from outcomes.instruments.mapping import CANONICAL_FIELDS
 from outcomes.instruments.registry import load_shipped, survey_files, surveys_dir
 

@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from outcomes.db import make_engine
 from outcomes.instruments import (
     ensure_instrument_version,
     instrument_from_definition,
@@ -15,7 +14,8 @@ from outcomes.instruments import (
 )
 from outcomes.instruments.loading import InstrumentError
 from outcomes.instruments.registry import instrument_from_version, load_shipped
-from outcomes.models import InstrumentVersion
+from outcomes.store.engine import make_engine
+from outcomes.store.tables import InstrumentVersion
 
 SURVEYS = Path(__file__).parents[3] / "surveys"
 

@@ -12,11 +12,12 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from outcomes import audit, mfa, staff_sessions
+from outcomes import audit
+from outcomes.access.passwords import check_password_rules, hash_password, verify_password
+from outcomes.access.permissions import mfa, staff_sessions
 from outcomes.config import Settings
 from outcomes.errors import IntegrityProblem, NotFound, ValidationProblem
-from outcomes.models import ROLES, Programme, StaffProgrammeScope, StaffUser, utcnow
-from outcomes.passwords import check_password_rules, hash_password, verify_password
+from outcomes.store.tables import ROLES, Programme, StaffProgrammeScope, StaffUser, utcnow
 
 # Deliberately loose: the address only has to be deliverable-looking; SMTP decides the rest.
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")

@@ -13,12 +13,12 @@ from typing import Annotated
 import typer
 
 from outcomes import __version__
-from outcomes.analyze_cli import app as analyze_app
-from outcomes.audit_cli import app as audit_app
-from outcomes.demo.cli import demo_logins, seed
+from outcomes.cli.analyze import app as analyze_app
+from outcomes.cli.audit import app as audit_app
+from outcomes.cli.demo import demo_logins, seed
+from outcomes.cli.instruments import app as surveys_app
+from outcomes.cli.privacy import app as privacy_app
 from outcomes.errors import OutcomesError
-from outcomes.instruments.cli import app as surveys_app
-from outcomes.privacy_cli import app as privacy_app
 
 app = typer.Typer(
     name="outcomes",
@@ -59,7 +59,7 @@ def _root(
 
 def _engine():  # type: ignore[no-untyped-def]
     from outcomes.config import get_settings
-    from outcomes.db import make_engine
+    from outcomes.store.engine import make_engine
 
     return make_engine(get_settings().database_url)
 
@@ -67,8 +67,8 @@ def _engine():  # type: ignore[no-untyped-def]
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply every pending migration to the configured database."""
-    from outcomes.db import describe_url
-    from outcomes.migrate import upgrade
+    from outcomes.store.engine import describe_url
+    from outcomes.store.migrate import upgrade
 
     engine = _engine()
     revision = upgrade(engine)
@@ -78,7 +78,7 @@ def db_upgrade() -> None:
 @db_app.command("current")
 def db_current() -> None:
     """Show the schema revision of the database and whether it is up to date."""
-    from outcomes.migrate import current_revision, head_revision
+    from outcomes.store.migrate import current_revision, head_revision
 
     engine = _engine()
     current = current_revision(engine)
@@ -98,9 +98,9 @@ def db_refresh_analysis(
     Triggers keep it fresh on their own and every read refreshes it; run this after a bulk
     load, or with --full if the table is ever in doubt.
     """
-    from outcomes.db import session_scope
-    from outcomes.migrate import check_current
-    from outcomes.queries import refresh_analysis_rows
+    from outcomes.store.engine import session_scope
+    from outcomes.store.migrate import check_current
+    from outcomes.store.queries import refresh_analysis_rows
 
     engine = _engine()
     check_current(engine)
@@ -119,8 +119,8 @@ def db_grant_runtime(
     INSERT only) and the schema revision (SELECT); the sequences. Run it again after every
     'outcomes db upgrade', which may add tables.
     """
-    from outcomes.migrate import check_current
-    from outcomes.runtime_role import grant_runtime
+    from outcomes.store.migrate import check_current
+    from outcomes.store.runtime_role import grant_runtime
 
     engine = _engine()
     check_current(engine)
@@ -157,10 +157,10 @@ def users_add(
     The password is temporary: it works for one sign-in, which must choose the person's own.
     """
     from outcomes import audit
-    from outcomes.db import session_scope
-    from outcomes.migrate import check_current
-    from outcomes.passwords import check_password_rules
-    from outcomes.staff import create_staff_user, normalise_email, normalise_role
+    from outcomes.access.passwords import check_password_rules
+    from outcomes.access.staff import create_staff_user, normalise_email, normalise_role
+    from outcomes.store.engine import session_scope
+    from outcomes.store.migrate import check_current
 
     address, stored_role = normalise_email(email), normalise_role(role)
     engine = _engine()
@@ -183,11 +183,11 @@ def users_add(
 def _user_action(email: str, action: str) -> str:
     """Run an account-security action on the user with ``email``; what to print."""
     from outcomes import audit
-    from outcomes.db import session_scope
-    from outcomes.migrate import check_current
-    from outcomes.models import utcnow
-    from outcomes.staff import reset_password, reset_second_factor, user_by_email
-    from outcomes.staff_sessions import end_sessions_by_admin
+    from outcomes.access.staff import reset_password, reset_second_factor, user_by_email
+    from outcomes.access.staff_sessions import end_sessions_by_admin
+    from outcomes.store.engine import session_scope
+    from outcomes.store.migrate import check_current
+    from outcomes.store.tables import utcnow
 
     engine = _engine()
     check_current(engine)
@@ -237,7 +237,7 @@ def users_reset_second_factor(
 @demo_app.command("prepare")
 def demo_prepare() -> None:
     """Migrate the database, load the demo institution on first run, print the sign-ins."""
-    from outcomes.firstrun import prepare
+    from outcomes.demo.firstrun import prepare
 
     report = prepare()
     for line in report.lines():

@@ -5,8 +5,8 @@ package, then render. Domain errors are shown with ``show_error`` as one plain s
 
 Every rerun re-checks the staff session (idle timeout, absolute lifetime, its server-side
 row not ended, account still active, current role) before any page runs; see
-``outcomes.sessions`` for the pure rules and ``outcomes.staff_sessions`` for the rows. A
-staff member who must first change a password or set up a second factor is seen as the
+``outcomes.access.sessions`` for the pure rules and ``outcomes.access.staff_sessions`` for
+the rows. A staff member who must first change a password or set up a second factor is seen as the
 ``account_setup`` audience, which may open only the account page.
 """
 
@@ -21,14 +21,24 @@ from typing import Any, cast
 import streamlit as st
 from sqlalchemy.engine import Engine
 
-from outcomes import audit, auth, mfa, sessions, staff_sessions
-from outcomes.access import ACCOUNT_SETUP, ANONYMOUS, GRADUATE, can_open, page
+from outcomes import audit
+from outcomes.access.permissions import (
+    ACCOUNT_SETUP,
+    ANONYMOUS,
+    GRADUATE,
+    auth,
+    can_open,
+    mfa,
+    page,
+    sessions,
+    staff_sessions,
+)
+from outcomes.access.staff import use_temporary_password, user_for_sso
 from outcomes.config import Settings, get_settings
-from outcomes.db import make_engine, session_scope
 from outcomes.errors import DatabaseError, OutcomesError, SettingsError
-from outcomes.migrate import check_current
-from outcomes.models import StaffUser
-from outcomes.staff import use_temporary_password, user_for_sso
+from outcomes.store.engine import make_engine, session_scope
+from outcomes.store.migrate import check_current
+from outcomes.store.tables import StaffUser
 from outcomes.web.unavailable import show_unavailable
 
 SSO_REFUSED_KEY = "sso_refused"

@@ -134,7 +134,7 @@ def compare(
     else:
         if programme is None or wave is None:
             raise ValidationProblem("Give --csv FILE, or --programme CODE with --wave MONTHS.")
-        from outcomes.impact import DEFAULT_COVARIATES, comparison_from_database
+        from outcomes.impact.service import DEFAULT_COVARIATES, comparison_from_database
 
         settings, scope = _database_session()
         with scope as session:
@@ -170,7 +170,7 @@ def metrics(
     from outcomes.analysis.disclosure import DisclosurePolicy
     from outcomes.analysis.metrics import metrics_panel
     from outcomes.config import get_settings
-    from outcomes.impact import metrics_from_database, publishable_metrics
+    from outcomes.impact.service import metrics_from_database, publishable_metrics
 
     settings = get_settings()
     group_by = _split(by)
@@ -190,7 +190,7 @@ def metrics(
             salary_floor=settings.salary_floor,
         )
     else:
-        from outcomes.queries import GROUPABLE
+        from outcomes.store.queries import GROUPABLE
 
         unknown = [column for column in group_by if column not in GROUPABLE]
         if unknown:
@@ -217,8 +217,8 @@ def metrics(
 
 def _database_session():  # type: ignore[no-untyped-def]
     from outcomes.config import get_settings
-    from outcomes.db import make_engine, session_scope
-    from outcomes.migrate import check_current
+    from outcomes.store.engine import make_engine, session_scope
+    from outcomes.store.migrate import check_current
 
     settings = get_settings()
     engine = make_engine(settings.database_url)
@@ -241,7 +241,7 @@ def nonresponse(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Respondents vs non-respondents, and full-time rates unweighted beside raked."""
-    from outcomes.impact import nonresponse_report
+    from outcomes.impact.service import nonresponse_report
 
     settings, scope = _database_session()
     with scope as session:
@@ -291,7 +291,7 @@ def programmes(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON records.")] = False,
 ) -> None:
     """Every programme against every other on full-time employment, corrected for many tests."""
-    from outcomes.impact import programme_differences
+    from outcomes.impact.service import programme_differences
 
     settings, scope = _database_session()
     with scope as session:

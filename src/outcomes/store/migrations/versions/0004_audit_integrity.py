@@ -21,7 +21,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import outcomes.models
+import outcomes.store.tables
 from outcomes import audit_chain
 
 revision: str = "0004"
@@ -38,7 +38,7 @@ _BATCH = 5000
 _events = sa.table(
     "audit_event",
     sa.column("id", sa.Integer()),
-    sa.column("occurred_at", outcomes.models.UTCDateTime()),
+    sa.column("occurred_at", outcomes.store.tables.UTCDateTime()),
     sa.column("actor", sa.String()),
     sa.column("action", sa.String()),
     sa.column("object_type", sa.String()),

@@ -18,9 +18,9 @@ from contextlib import contextmanager
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from outcomes.db import session_scope
-from outcomes.models import OUTCOME_MEASURES, AnalysisRow
-from outcomes.queries import refresh_analysis_rows
+from outcomes.store.engine import session_scope
+from outcomes.store.queries import refresh_analysis_rows
+from outcomes.store.tables import OUTCOME_MEASURES, AnalysisRow
 
 # For each source table: how a changed row ``{row}`` names the invitations it feeds —
 # (join condition with ``invitation i``, or None when the row names the invitation itself;

@@ -16,10 +16,10 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
-from outcomes import freshness
-from outcomes.db import describe_url, explain_database_error, session_scope
 from outcomes.errors import DatabaseError
-from outcomes.queries import refresh_analysis_rows
+from outcomes.store import freshness
+from outcomes.store.engine import describe_url, explain_database_error, session_scope
+from outcomes.store.queries import refresh_analysis_rows
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 

@@ -17,13 +17,13 @@ from rich.table import Table
 
 from outcomes import audit
 from outcomes.config import Settings, get_settings
-from outcomes.db import describe_url, make_engine, session_scope
 from outcomes.demo.generate import DemoDatabaseNotEmpty, DemoSummary, generate_demo
 from outcomes.demo.spec import load_institution
 from outcomes.demo.staff_accounts import demo_passwords, demo_staff_emails
 from outcomes.demo.writer import empty_tables, rows_in
 from outcomes.errors import OutcomesError
-from outcomes.migrate import upgrade
+from outcomes.store.engine import describe_url, make_engine, session_scope
+from outcomes.store.migrate import upgrade
 
 ANSWER_KEY_NAME = "answer-key.json"
 

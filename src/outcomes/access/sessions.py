@@ -4,7 +4,7 @@ Pure (no Streamlit): the functions take the session-state mapping and the curren
 tests inject a clock. ``webapp`` calls them on every rerun with ``now()``.
 
 A browser session holds only a random token; the server-side row it names
-(``outcomes.staff_sessions``) is what an administrator ends. Signing out or expiring clears
+(``outcomes.access.staff_sessions``) is what an administrator ends. Signing out or expiring clears
 the whole session state, keeping only the one-off notice for the sign-in page.
 """
 
@@ -15,7 +15,7 @@ from collections.abc import MutableMapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from outcomes.models import utcnow
+from outcomes.store.tables import utcnow
 
 STAFF_KEY = "staff"
 FAILURES_KEY = "signin_failures"

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from outcomes.db import describe_url
 from outcomes.errors import ValidationProblem
-from outcomes.models import AnalysisRow, AnalysisStale
+from outcomes.store.engine import describe_url
+from outcomes.store.tables import AnalysisRow, AnalysisStale
 
 APP_TABLE_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE")
 # Tables the runtime role gets other privileges on than the rest: less on the trail and the

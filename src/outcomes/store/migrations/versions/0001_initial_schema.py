@@ -13,7 +13,7 @@ import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
 from alembic import op
 
-import outcomes.models
+import outcomes.store.tables
 
 revision: str = "0001"
 down_revision: str | None = None
@@ -26,7 +26,7 @@ def upgrade() -> None:
     op.create_table(
         "audit_event",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("occurred_at", outcomes.models.UTCDateTime(), nullable=False),
+        sa.Column("occurred_at", outcomes.store.tables.UTCDateTime(), nullable=False),
         sa.Column("actor", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
         sa.Column("action", sqlmodel.sql.sqltypes.AutoString(length=60), nullable=False),
         sa.Column("object_type", sqlmodel.sql.sqltypes.AutoString(length=60), nullable=True),
@@ -47,7 +47,7 @@ def upgrade() -> None:
         sa.Column("content_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("title", sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
         sa.Column("definition", sa.JSON(), nullable=False),
-        sa.Column("created_at", outcomes.models.UTCDateTime(), nullable=False),
+        sa.Column("created_at", outcomes.store.tables.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("instrument_key", "content_hash", name="uq_instrument_version"),
     )
@@ -68,12 +68,12 @@ def upgrade() -> None:
             "baseline_employment", sqlmodel.sql.sqltypes.AutoString(length=30), nullable=False
         ),
         sa.Column("baseline_salary", sa.Float(), nullable=True),
-        sa.Column("consent_at", outcomes.models.UTCDateTime(), nullable=True),
+        sa.Column("consent_at", outcomes.store.tables.UTCDateTime(), nullable=True),
         sa.Column(
             "privacy_notice_version", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True
         ),
-        sa.Column("created_at", outcomes.models.UTCDateTime(), nullable=False),
-        sa.Column("erased_at", outcomes.models.UTCDateTime(), nullable=True),
+        sa.Column("created_at", outcomes.store.tables.UTCDateTime(), nullable=False),
+        sa.Column("erased_at", outcomes.store.tables.UTCDateTime(), nullable=True),
         sa.CheckConstraint(
             "baseline_employment IN ('employed_full_time', 'employed_part_time', 'self_employed', 'unemployed', 'student', 'not_in_labour_force', 'unknown')",
             name="ck_learner_baseline_employment",
@@ -135,9 +135,9 @@ def upgrade() -> None:
         sa.Column("role", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("failed_signins", sa.Integer(), nullable=False),
-        sa.Column("locked_until", outcomes.models.UTCDateTime(), nullable=True),
-        sa.Column("last_signin_at", outcomes.models.UTCDateTime(), nullable=True),
-        sa.Column("created_at", outcomes.models.UTCDateTime(), nullable=False),
+        sa.Column("locked_until", outcomes.store.tables.UTCDateTime(), nullable=True),
+        sa.Column("last_signin_at", outcomes.store.tables.UTCDateTime(), nullable=True),
+        sa.Column("created_at", outcomes.store.tables.UTCDateTime(), nullable=False),
         sa.CheckConstraint("role IN ('admin', 'manager', 'reviewer')", name="ck_staff_role"),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("email"),
@@ -218,7 +218,7 @@ def upgrade() -> None:
         sa.Column("opens_on", sa.Date(), nullable=False),
         sa.Column("closes_on", sa.Date(), nullable=False),
         sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
-        sa.Column("launched_at", outcomes.models.UTCDateTime(), nullable=True),
+        sa.Column("launched_at", outcomes.store.tables.UTCDateTime(), nullable=True),
         sa.CheckConstraint("status IN ('draft', 'open', 'closed')", name="ck_wave_status"),
         sa.CheckConstraint("closes_on >= opens_on", name="ck_wave_dates"),
         sa.ForeignKeyConstraint(
@@ -290,14 +290,14 @@ def upgrade() -> None:
         sa.Column("learner_id", sa.Integer(), nullable=False),
         sa.Column("enrolment_id", sa.Integer(), nullable=False),
         sa.Column("token_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("expires_at", outcomes.models.UTCDateTime(), nullable=False),
+        sa.Column("expires_at", outcomes.store.tables.UTCDateTime(), nullable=False),
         sa.Column("language", sqlmodel.sql.sqltypes.AutoString(length=2), nullable=False),
-        sa.Column("sent_at", outcomes.models.UTCDateTime(), nullable=True),
-        sa.Column("reminded_at", outcomes.models.UTCDateTime(), nullable=True),
+        sa.Column("sent_at", outcomes.store.tables.UTCDateTime(), nullable=True),
+        sa.Column("reminded_at", outcomes.store.tables.UTCDateTime(), nullable=True),
         sa.Column("reminders", sa.Integer(), nullable=False),
-        sa.Column("opened_at", outcomes.models.UTCDateTime(), nullable=True),
-        sa.Column("submitted_at", outcomes.models.UTCDateTime(), nullable=True),
-        sa.Column("opted_out_at", outcomes.models.UTCDateTime(), nullable=True),
+        sa.Column("opened_at", outcomes.store.tables.UTCDateTime(), nullable=True),
+        sa.Column("submitted_at", outcomes.store.tables.UTCDateTime(), nullable=True),
+        sa.Column("opted_out_at", outcomes.store.tables.UTCDateTime(), nullable=True),
         sa.ForeignKeyConstraint(
             ["enrolment_id"],
             ["enrolment.id"],
@@ -330,9 +330,9 @@ def upgrade() -> None:
         sa.Column("language", sqlmodel.sql.sqltypes.AutoString(length=2), nullable=False),
         sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
         sa.Column("revision", sa.Integer(), nullable=False),
-        sa.Column("started_at", outcomes.models.UTCDateTime(), nullable=False),
-        sa.Column("updated_at", outcomes.models.UTCDateTime(), nullable=False),
-        sa.Column("submitted_at", outcomes.models.UTCDateTime(), nullable=True),
+        sa.Column("started_at", outcomes.store.tables.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", outcomes.store.tables.UTCDateTime(), nullable=False),
+        sa.Column("submitted_at", outcomes.store.tables.UTCDateTime(), nullable=True),
         sa.CheckConstraint("status IN ('partial', 'complete')", name="ck_response_status"),
         sa.ForeignKeyConstraint(
             ["instrument_version_id"],
@@ -414,7 +414,7 @@ def upgrade() -> None:
         sa.Column("revision", sa.Integer(), nullable=False),
         sa.Column("answers", sa.JSON(), nullable=False),
         sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
-        sa.Column("saved_at", outcomes.models.UTCDateTime(), nullable=False),
+        sa.Column("saved_at", outcomes.store.tables.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(["response_id"], ["response.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("response_id", "revision", name="uq_response_revision"),

@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 
 from outcomes.config import Settings, get_settings
-from outcomes.db import describe_url, make_engine
-from outcomes.migrate import upgrade
-from outcomes.models import Programme
+from outcomes.store.engine import describe_url, make_engine
+from outcomes.store.migrate import upgrade
+from outcomes.store.tables import Programme
 
 
 @dataclass(frozen=True)
@@ -45,8 +45,8 @@ def database_is_empty(engine: sa.Engine) -> bool:
 
 def prepare(settings: Settings | None = None) -> FirstRunReport:
     """Migrate the database and load the demo institution into an empty one."""
+    from outcomes.cli.demo import answer_key_path
     from outcomes.demo import demo_passwords, demo_staff_emails, generate_demo
-    from outcomes.demo.cli import answer_key_path
 
     settings = settings or get_settings()
     secret_key = settings.require_secret_key()

@@ -18,8 +18,8 @@ LearnerArgument = Annotated[
 
 def _engine():  # type: ignore[no-untyped-def]
     from outcomes.config import get_settings
-    from outcomes.db import make_engine
-    from outcomes.migrate import check_current
+    from outcomes.store.engine import make_engine
+    from outcomes.store.migrate import check_current
 
     engine = make_engine(get_settings().database_url)
     check_current(engine)
@@ -35,8 +35,8 @@ def export(
 ) -> None:
     """Write everything held about a learner as JSON and CSV files (or one zip)."""
     from outcomes import audit
-    from outcomes.db import session_scope
-    from outcomes.privacy import lookup, write_export
+    from outcomes.privacy.rights import lookup, write_export
+    from outcomes.store.engine import session_scope
 
     # The files are written inside the unit of work: if writing fails, the audit event of
     # the export is rolled back with it, and nothing half-written is left at ``out``.
@@ -65,8 +65,8 @@ def erase(
 ) -> None:
     """Erase a learner's identity (anonymise) or every row of theirs (delete)."""
     from outcomes import audit
-    from outcomes.db import session_scope
-    from outcomes.privacy import erase_learner, find_learner
+    from outcomes.privacy.rights import erase_learner, find_learner
+    from outcomes.store.engine import session_scope
 
     engine = _engine()
     with session_scope(engine) as session:
@@ -93,8 +93,8 @@ def purge(
 ) -> None:
     """Erase learners past the retention period and clear expired invitation tokens."""
     from outcomes import audit
-    from outcomes.db import session_scope
-    from outcomes.privacy import purge as purge_learners
+    from outcomes.privacy.rights import purge as purge_learners
+    from outcomes.store.engine import session_scope
 
     if not yes:
         typer.confirm("Erase every learner past the retention period?", abort=True)

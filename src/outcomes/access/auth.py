@@ -18,9 +18,9 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from outcomes import audit
+from outcomes.access.passwords import hash_password, needs_rehash, verify_password
 from outcomes.config import Settings, get_settings
-from outcomes.models import AuditEvent, StaffUser, utcnow
-from outcomes.passwords import hash_password, needs_rehash, verify_password
+from outcomes.store.tables import AuditEvent, StaffUser, utcnow
 
 SIGNIN_FAILED = "The e-mail or password is not right."
 SIGNIN_LOCKED = "Sign-in is locked for a while after too many failed attempts: try again later."

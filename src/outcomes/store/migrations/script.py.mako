@@ -13,7 +13,7 @@ import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
 from alembic import op
 
-import outcomes.models
+import outcomes.store.tables
 ${imports if imports else ""}
 
 revision: str = ${repr(up_revision)}

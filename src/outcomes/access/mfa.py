@@ -32,7 +32,7 @@ from outcomes import audit
 from outcomes.config import Settings, get_settings
 from outcomes.errors import NotFound, ValidationProblem
 from outcomes.keys import Purpose, labelled_hmac_hex, subkey
-from outcomes.models import StaffRecoveryCode, StaffUser
+from outcomes.store.tables import StaffRecoveryCode, StaffUser
 
 ISSUER = "Outcomes"
 RECOVERY_CODES = 10

@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 from sqlmodel import Session
 
-from outcomes import queries
 from outcomes.analysis.compare import ComparisonResult, compare_groups
 from outcomes.analysis.disclosure import DisclosurePolicy, DisclosureResult, suppress_small_cells
 from outcomes.analysis.metrics import (
@@ -35,6 +34,7 @@ from outcomes.analysis.weighting import (
 )
 from outcomes.config import Settings
 from outcomes.errors import AnalysisRefused, NotFound
+from outcomes.store import queries
 
 # Baseline (pre-credential) covariates recorded at enrolment (domain.md section 5: age,
 # prior education, baseline employment and pay). Gender is available on request but is not

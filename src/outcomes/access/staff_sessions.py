@@ -3,7 +3,7 @@
 The browser session keeps a random token; the row stores only its purpose-labelled HMAC
 (``Purpose.SESSION``), so a copy of the table signs nobody in. A row ended here (sign-out,
 expiry, an administrator, a password change) signs its browser out on the next rerun.
-The pure lifetime rules stay in ``outcomes.sessions``.
+The pure lifetime rules stay in ``outcomes.access.sessions``.
 """
 
 from __future__ import annotations
@@ -15,11 +15,12 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from outcomes import audit, sessions
+from outcomes import audit
+from outcomes.access.permissions import sessions
 from outcomes.config import Settings, get_settings
 from outcomes.errors import NotFound
 from outcomes.keys import Purpose, labelled_hmac_hex
-from outcomes.models import StaffSessionRecord, StaffUser
+from outcomes.store.tables import StaffSessionRecord, StaffUser
 
 
 def token_hash(token: str, settings: Settings | None = None) -> str:

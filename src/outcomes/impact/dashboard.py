@@ -14,14 +14,14 @@ import numpy as np
 import pandas as pd
 from sqlmodel import Session
 
-from outcomes import queries
+from outcomes.access.staff import viewer_scope
 from outcomes.analysis.compare import ComparisonResult
 from outcomes.analysis.disclosure import DisclosurePolicy, suppress_small_cells
 from outcomes.analysis.survival import KaplanMeierResult, kaplan_meier
 from outcomes.analysis.trends import rate_by_cohort
 from outcomes.config import Settings
 from outcomes.errors import NotFound, OutcomesError
-from outcomes.impact import (
+from outcomes.impact.service import (
     OUTCOMES,
     comparison_from_database,
     metrics_from_database,
@@ -30,7 +30,7 @@ from outcomes.impact import (
     programme_differences,
     publishable_metrics,
 )
-from outcomes.staff import viewer_scope
+from outcomes.store import queries
 
 WAVES = {0: "At award (exit survey)", 6: "6 months after award", 36: "36 months after award"}
 HEADLINE_METRICS = (

@@ -1,6 +1,6 @@
-"""Alembic environment: the schema is ``SQLModel.metadata`` from ``outcomes.models``.
+"""Alembic environment: the schema is ``SQLModel.metadata`` from ``outcomes.store.tables``.
 
-Run through ``outcomes db upgrade`` (see ``outcomes.migrate``), which passes the engine's
+Run through ``outcomes db upgrade`` (see ``outcomes.store.migrate``), which passes the engine's
 connection in ``config.attributes["connection"]``.
 """
 
@@ -9,8 +9,8 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-import outcomes.models  # noqa: F401  (registers the tables on SQLModel.metadata)
-from outcomes.db import make_engine
+import outcomes.store.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+from outcomes.store.engine import make_engine
 
 target_metadata = SQLModel.metadata
 config = context.config
@@ -29,7 +29,7 @@ def _run(connection: object) -> None:
 
 
 def run_migrations_online() -> None:
-    """Run migrations on the connection handed over by ``outcomes.migrate``, or on the URL."""
+    """Run migrations on the connection handed over by ``outcomes.store.migrate``, or on the URL."""
     connection = config.attributes.get("connection")
     if connection is not None:
         _run(connection)

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
 from alembic import op
 
-import outcomes.models
+import outcomes.store.tables
 
 revision: str = "0003"
 down_revision: str | None = "0002"
@@ -40,13 +40,13 @@ def upgrade() -> None:
             )
         )
         batch_op.add_column(
-            sa.Column("password_changed_at", outcomes.models.UTCDateTime(), nullable=True)
+            sa.Column("password_changed_at", outcomes.store.tables.UTCDateTime(), nullable=True)
         )
         batch_op.add_column(
             sa.Column("totp_secret", sqlmodel.sql.sqltypes.AutoString(length=400), nullable=True)
         )
         batch_op.add_column(
-            sa.Column("totp_enabled_at", outcomes.models.UTCDateTime(), nullable=True)
+            sa.Column("totp_enabled_at", outcomes.store.tables.UTCDateTime(), nullable=True)
         )
         batch_op.add_column(sa.Column("totp_last_step", sa.Integer(), nullable=True))
     # Keep what existing accounts could see: no scope rows meant every programme.
@@ -66,9 +66,9 @@ def upgrade() -> None:
         sa.Column("token_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("via", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
-        sa.Column("started_at", outcomes.models.UTCDateTime(), nullable=False),
-        sa.Column("last_seen_at", outcomes.models.UTCDateTime(), nullable=False),
-        sa.Column("ended_at", outcomes.models.UTCDateTime(), nullable=True),
+        sa.Column("started_at", outcomes.store.tables.UTCDateTime(), nullable=False),
+        sa.Column("last_seen_at", outcomes.store.tables.UTCDateTime(), nullable=False),
+        sa.Column("ended_at", outcomes.store.tables.UTCDateTime(), nullable=True),
         sa.Column("end_reason", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
         sa.ForeignKeyConstraint(["user_id"], ["staff_user.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
@@ -82,7 +82,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("code_hash", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-        sa.Column("used_at", outcomes.models.UTCDateTime(), nullable=True),
+        sa.Column("used_at", outcomes.store.tables.UTCDateTime(), nullable=True),
         sa.ForeignKeyConstraint(["user_id"], ["staff_user.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
     )
@@ -96,8 +96,8 @@ def upgrade() -> None:
         sa.Column("scope", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
         sa.Column("key", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("failures", sa.Integer(), nullable=False),
-        sa.Column("window_started_at", outcomes.models.UTCDateTime(), nullable=False),
-        sa.Column("locked_until", outcomes.models.UTCDateTime(), nullable=True),
+        sa.Column("window_started_at", outcomes.store.tables.UTCDateTime(), nullable=False),
+        sa.Column("locked_until", outcomes.store.tables.UTCDateTime(), nullable=True),
         sa.CheckConstraint("scope IN ('account', 'ip', 'global')", name="ck_signin_throttle_scope"),
         sa.PrimaryKeyConstraint("scope", "key"),
     )

@@ -15,8 +15,8 @@ def verify() -> None:
     """
     from outcomes import audit
     from outcomes.config import get_settings
-    from outcomes.db import make_engine, session_scope
-    from outcomes.migrate import check_current
+    from outcomes.store.engine import make_engine, session_scope
+    from outcomes.store.migrate import check_current
 
     engine = make_engine(get_settings().database_url)
     check_current(engine)

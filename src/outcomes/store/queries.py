@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, SQLModel, col
 
 from outcomes.analysis.metrics import EMPLOYED, LIKERT_ITEMS
-from outcomes.models import (
+from outcomes.store.tables import (
     ACTIVITIES,
     AnalysisRow,
     AnalysisStale,

@@ -1,10 +1,10 @@
 """The analysis table: one flat row per graduate of a wave, kept fresh by triggers.
 
 Triggers on the five tables an analysis row is derived from list the invitations whose row
-must be rebuilt in ``analysis_stale``; ``outcomes.queries.refresh_analysis_rows`` rebuilds
+must be rebuilt in ``analysis_stale``; ``outcomes.store.queries.refresh_analysis_rows`` rebuilds
 them. Every writer — the app, imports, the demo, erasure, a hand-typed SQL fix — is covered
 by the database itself, so no code path can forget to keep the metrics panel fresh. The
-trigger statements come from ``outcomes.freshness``, which also lifts them for bulk loads;
+trigger statements come from ``outcomes.store.freshness``, which also lifts them for bulk loads;
 a later change to them needs a migration that drops and recreates them.
 
 Revision ID: 0002
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 import sqlmodel.sql.sqltypes
 from alembic import op
 
-from outcomes.freshness import create_triggers, drop_triggers
+from outcomes.store.freshness import create_triggers, drop_triggers
 
 revision: str = "0002"
 down_revision: str | None = "0001"

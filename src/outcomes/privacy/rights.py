@@ -38,7 +38,8 @@ from outcomes import audit
 from outcomes.audit import safe_csv_writer, spreadsheet_safe
 from outcomes.config import get_settings
 from outcomes.errors import NotFound, ValidationProblem
-from outcomes.models import (
+from outcomes.private_files import create_private_file, make_private_directories
+from outcomes.store.tables import (
     Credential,
     Enrolment,
     InstrumentVersion,
@@ -51,7 +52,6 @@ from outcomes.models import (
     ResponseRevision,
     utcnow,
 )
-from outcomes.private_files import create_private_file, make_private_directories
 
 try:
     from outcomes.instruments.schema import TEXT_TYPES
