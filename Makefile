@@ -39,6 +39,7 @@ lint: $(VENV)/.dev
 	$(BIN)/ruff check src tests pages app.py bench
 	$(BIN)/ruff format --check src tests pages app.py bench
 	$(BIN)/mypy src
+	$(BIN)/lint-imports
 
 bench: $(VENV)/.dev
 	$(BIN)/python bench/run.py

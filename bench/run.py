@@ -233,10 +233,11 @@ POSTGRES_YEAR = "CAST(extract(year FROM e.ended_on) AS INTEGER)"
 
 def floor_metrics_sql() -> str:
     """The same aggregation written by hand as one SQL query over the analysis table."""
-    from outcomes.analysis.metrics import ACTIVITY_CODES, LIKERT_ITEMS
+    from outcomes.analysis.metrics import LIKERT_ITEMS
+    from outcomes.vocab import ACTIVITIES
 
     activity = ",\n  ".join(
-        f"count(*) FILTER (WHERE activity = '{code}') AS n_{code}" for code in ACTIVITY_CODES
+        f"count(*) FILTER (WHERE activity = '{code}') AS n_{code}" for code in ACTIVITIES
     )
     likert = ",\n  ".join(
         f"count({item}) AS n_{item}, count(*) FILTER (WHERE {item} >= 4) AS n_{item}_agree"

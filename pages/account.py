@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from outcomes.access.permissions import mfa
+from outcomes.access import mfa
 from outcomes.access.sessions import now
 from outcomes.access.staff import account_status, change_password
 from outcomes.errors import OutcomesError

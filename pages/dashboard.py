@@ -4,8 +4,9 @@ import streamlit as st
 
 from outcomes.config import get_settings
 from outcomes.errors import OutcomesError
+from outcomes.impact import charts
 from outcomes.impact.dashboard import HEADLINE_METRICS, WAVES, build_dashboard
-from outcomes.impact.service import OUTCOMES, charts
+from outcomes.impact.service import OUTCOMES
 from outcomes.store.engine import session_scope
 from outcomes.web.context import get_engine, guard, show_error
 

@@ -17,7 +17,7 @@ from outcomes.access.staff import (
 from outcomes.access.staff_sessions import end_sessions_by_admin
 from outcomes.errors import OutcomesError
 from outcomes.store.engine import session_scope
-from outcomes.store.tables import ROLES
+from outcomes.vocab import ROLES
 from outcomes.web.context import errors_shown_plainly, get_engine, guard, show_error
 
 viewer = guard("users")

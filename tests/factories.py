@@ -9,7 +9,7 @@ import uuid
 import pyotp
 from sqlmodel import Session
 
-from outcomes.access.permissions import mfa, sessions, staff_sessions
+from outcomes.access import mfa, sessions, staff_sessions
 from outcomes.store.tables import (
     Credential,
     Enrolment,

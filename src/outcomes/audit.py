@@ -11,11 +11,9 @@ DELETE. Each event is chained to the one before by a hash (``outcomes.audit_chai
 
 from __future__ import annotations
 
-import csv
 import getpass
 import hashlib
 import hmac
-import io
 import json
 import os
 from typing import Any
@@ -25,12 +23,12 @@ import sqlalchemy as sa
 from sqlmodel import Session, col
 
 from outcomes import audit_chain
+from outcomes.exports import frame_to_csv
 from outcomes.store.tables import AuditEvent
 
 AUDIT_COLUMNS = ("id", "occurred_at", "actor", "action", "object_type", "object_id", "detail")
 # OWASP "CSV Injection": a cell starting with one of these is read as a formula (or, for tab,
 # CR and LF, can push a formula to the start of a cell once a spreadsheet trims them).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 
 def cli_actor() -> str:
@@ -138,40 +136,6 @@ def audit_frame(
     frame = pd.DataFrame(rows, columns=list(AUDIT_COLUMNS))
     frame["detail"] = [json.dumps(d, sort_keys=True) if d else "" for d in frame["detail"]]
     return frame
-
-
-def spreadsheet_safe(value: object) -> object:
-    """``value`` as a cell no spreadsheet runs as a formula (OWASP CSV injection guidance).
-
-    NUL characters are removed wherever they are: no one types them, and readers differ on
-    them (some end the cell there, some drop them), so ``"\\0=cmd"`` could otherwise reach
-    a spreadsheet as ``=cmd`` past the check below.
-    Then a text starting with ``= + - @``, tab, CR or LF gets a leading ``'``, which
-    spreadsheets show as text and do not evaluate. Other types are returned unchanged.
-    """
-    if not isinstance(value, str):
-        return value
-    text = value.replace("\0", "")
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
-def safe_csv_writer(buffer: io.StringIO) -> Any:
-    """A CSV writer that quotes every cell, as OWASP advises.
-
-    A separator inside a cell (a ``;`` where that is the locale's list separator) then never
-    starts a new cell, whose text would escape :func:`spreadsheet_safe`.
-    """
-    return csv.writer(buffer, quoting=csv.QUOTE_ALL)
-
-
-def frame_to_csv(frame: pd.DataFrame) -> bytes:
-    """CSV bytes of ``frame``, every cell quoted and made safe with :func:`spreadsheet_safe`."""
-    buffer = io.StringIO()
-    writer = safe_csv_writer(buffer)
-    writer.writerow([spreadsheet_safe(str(c)) for c in frame.columns])
-    for row in frame.itertuples(index=False):
-        writer.writerow(["" if pd.isna(v) else spreadsheet_safe(v) for v in row])
-    return buffer.getvalue().encode("utf-8")
 
 
 def export_audit_csv(session: Session, *, actor: str) -> bytes:

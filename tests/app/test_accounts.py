@@ -9,7 +9,7 @@ import pyotp
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from outcomes.access.permissions import sessions, staff_sessions
+from outcomes.access import sessions, staff_sessions
 from outcomes.access.staff import create_staff_user
 from outcomes.config import get_settings
 from outcomes.store.engine import make_engine, session_scope

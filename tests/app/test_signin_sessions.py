@@ -9,8 +9,8 @@ import pytest
 import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
+from outcomes.access import sessions
 from outcomes.access.auth import SIGNIN_FAILED, SIGNIN_LOCKED, SSO_REFUSED
-from outcomes.access.permissions import sessions
 from outcomes.access.staff import create_staff_user, set_active
 from outcomes.config import get_settings
 from outcomes.store.engine import make_engine, session_scope

@@ -8,8 +8,8 @@ import pyotp
 import pytest
 from sqlalchemy.engine import Engine
 
+from outcomes.access import auth, mfa, staff_sessions
 from outcomes.access.passwords import verify_password
-from outcomes.access.permissions import auth, mfa, staff_sessions
 from outcomes.access.staff import (
     change_password,
     create_staff_user,

@@ -277,3 +277,23 @@ def test_a_bulk_load_killed_midway_is_repaired_by_the_next_upgrade(demo_engine: 
     with demo_engine.begin() as conn:
         WRITES["an outcome changes"](conn)
     assert stale_marks(demo_engine) > 0
+
+
+def test_the_triggers_a_bulk_load_restores_are_the_ones_the_migration_installed() -> None:
+    # Migration 0002 carries its trigger statements written out (an old migration must not
+    # change with today's code); freshness rebuilds them after bulk loads. If freshness
+    # changes, a new revision must drop and recreate the triggers, and this test must then
+    # compare against that revision instead.
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(freshness.__file__).parent / "migrations" / "versions" / "0002_analysis_table.py"
+    spec = importlib.util.spec_from_file_location("revision_0002", path)
+    assert spec is not None and spec.loader is not None
+    revision = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(revision)
+    for dialect in ("sqlite", "postgresql"):
+        assert list(revision.CREATE_TRIGGERS[dialect]) == freshness.create_triggers(dialect)
+        assert list(revision.DROP_TRIGGERS[dialect]) == freshness.drop_triggers(
+            dialect, functions=True
+        )

@@ -19,6 +19,7 @@ from outcomes.access.staff import (
     unlock,
 )
 from outcomes.errors import ValidationProblem
+from outcomes.exports import frame_to_csv
 from outcomes.store.engine import session_scope
 from outcomes.store.tables import AuditEvent
 from tests import factories
@@ -79,7 +80,7 @@ def test_csv_exports_neutralise_spreadsheet_formulas() -> None:
     import pandas as pd
 
     frame = pd.DataFrame({"actor": ['=HYPERLINK("http://evil")', "+1", "staff:1"]})
-    rows = audit.frame_to_csv(frame).decode().splitlines()
+    rows = frame_to_csv(frame).decode().splitlines()
     assert rows[1].startswith("\"'=HYPERLINK") and rows[2] == '"\'+1"' and rows[3] == '"staff:1"'
 
 

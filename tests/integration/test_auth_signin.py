@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
+from outcomes.access import auth
 from outcomes.access.auth import SIGNIN_FAILED, SIGNIN_LOCKED, authenticate
-from outcomes.access.permissions import auth
 from outcomes.access.staff import create_staff_user, unlock
 from outcomes.audit import keyed_hash
 from outcomes.config import Settings

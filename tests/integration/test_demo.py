@@ -32,7 +32,8 @@ from outcomes.instruments import derive_outcome, instrument_from_definition, val
 from outcomes.instruments.canonical import OUTCOME_COLUMNS
 from outcomes.store.engine import make_engine, session_scope
 from outcomes.store.migrate import upgrade
-from outcomes.store.tables import ACTIVITIES, Programme
+from outcomes.store.tables import Programme
+from outcomes.vocab import ACTIVITIES
 
 SECRET = "demo-test-secret-key-that-is-long-enough-0123"
 

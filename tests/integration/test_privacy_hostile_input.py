@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from outcomes.access.staff import create_staff_user
-from outcomes.privacy.rights import rights as privacy
+from outcomes.privacy import rights as privacy
 from outcomes.store.engine import session_scope
 from outcomes.store.tables import LearnerExternalId, LearnerIdentity, Response, StaffUser
 from tests import factories

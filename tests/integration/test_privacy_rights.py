@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, col, select
 
 from outcomes.errors import NotFound, ValidationProblem
-from outcomes.privacy.rights import rights as privacy
+from outcomes.privacy import rights as privacy
 from outcomes.store.engine import session_scope
 from outcomes.store.tables import (
     AuditEvent,

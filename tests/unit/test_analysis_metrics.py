@@ -8,7 +8,6 @@ from statsmodels.stats.proportion import proportion_confint
 from statsmodels.stats.weightstats import DescrStatsW
 
 from outcomes.analysis.metrics import (
-    ACTIVITY_CODES,
     count_outcomes,
     eligible_salaries,
     metrics_from_counts,
@@ -39,12 +38,6 @@ def hand_built_frame() -> pd.DataFrame:
         frame[item] = frame["satisfaction"]
     frame["programme"] = "P1"
     return frame
-
-
-def test_activity_codes_mirror_the_outcome_model():
-    from outcomes.store.tables import ACTIVITIES
-
-    assert ACTIVITY_CODES == ACTIVITIES
 
 
 @pytest.mark.parametrize(
@@ -202,21 +195,3 @@ def test_fulltime_threshold_is_a_setting():
     nace = metrics_panel(frame, fulltime_hours=30).get("fulltime_employment_rate")
     qilt = metrics_panel(frame, fulltime_hours=35.5).get("fulltime_employment_rate")
     assert (nace.numerator, qilt.numerator) == (3, 2)
-
-
-def test_analysis_modules_import_neither_streamlit_nor_the_database():
-    import subprocess
-    import sys
-
-    code = (
-        "import sys\n"
-        "import outcomes.analysis.metrics, outcomes.analysis.disclosure\n"
-        "import outcomes.analysis.weighting, outcomes.analysis.multiple\n"
-        "bad = [m for m in sys.modules if m.split('.')[0] in "
-        "('streamlit', 'sqlalchemy', 'sqlmodel') or m == 'outcomes.db']\n"
-        "print(','.join(bad))\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    )
-    assert result.stdout.strip() == ""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from outcomes.impact.service import charts
+from outcomes.impact import charts
 
 
 def _layers(spec: dict) -> list[dict]:

@@ -8,7 +8,7 @@ import io
 import pandas as pd
 import pytest
 
-from outcomes.audit import frame_to_csv, spreadsheet_safe
+from outcomes.exports import frame_to_csv, spreadsheet_safe
 
 # OWASP "CSV Injection": the characters a spreadsheet reads as the start of a formula, plus
 # LF, which a spreadsheet may trim to bring what follows to the start of the cell.

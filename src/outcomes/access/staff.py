@@ -13,11 +13,12 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from outcomes import audit
+from outcomes.access import mfa, staff_sessions
 from outcomes.access.passwords import check_password_rules, hash_password, verify_password
-from outcomes.access.permissions import mfa, staff_sessions
 from outcomes.config import Settings
 from outcomes.errors import IntegrityProblem, NotFound, ValidationProblem
-from outcomes.store.tables import ROLES, Programme, StaffProgrammeScope, StaffUser, utcnow
+from outcomes.store.tables import Programme, StaffProgrammeScope, StaffUser, utcnow
+from outcomes.vocab import ROLES
 
 # Deliberately loose: the address only has to be deliverable-looking; SMTP decides the rest.
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")

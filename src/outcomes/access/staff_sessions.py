@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from outcomes import audit
-from outcomes.access.permissions import sessions
+from outcomes.access import sessions
 from outcomes.config import Settings, get_settings
 from outcomes.errors import NotFound
 from outcomes.keys import Purpose, labelled_hmac_hex

@@ -30,27 +30,8 @@ from outcomes.analysis.intervals import (
     nps_interval,
     wilson_interval,
 )
+from outcomes.vocab import ACTIVITIES, CAREER_POSITIVE, EMPLOYED, SEEKING
 
-# Mirrors outcomes.store.tables.ACTIVITIES (a unit test keeps them equal); copied so that the
-# analysis layer does not import SQLModel.
-ACTIVITY_CODES = (
-    "employed_full_time",
-    "employed_part_time",
-    "self_employed",
-    "internship",
-    "voluntary",
-    "military",
-    "continuing_education",
-    "seeking_employment",
-    "seeking_study",
-    "not_seeking",
-    "unknown",
-)
-EMPLOYED = ("employed_full_time", "employed_part_time", "self_employed")
-# NACE "career outcomes": employment of any kind (incl. internships and fellowships),
-# voluntary/service, military and continuing education.
-CAREER_POSITIVE = (*EMPLOYED, "internship", "voluntary", "military", "continuing_education")
-SEEKING = ("seeking_employment", "seeking_study")
 LIKERT_ITEMS = ("satisfaction", "voice_meaningful", "voice_future", "voice_skills")
 QUANTILES = (("salary_p25", 0.25), ("salary_p50", 0.50), ("salary_p75", 0.75))
 UNIT_PROPORTION = "proportion"
@@ -194,8 +175,8 @@ def fulltime_mask(
 ) -> np.ndarray:
     """Employed full-time: hours decide when known (≥ ``fulltime_hours``), else the code does."""
     codes = np.asarray(activity_codes)
-    employed = np.isin(codes, [ACTIVITY_CODES.index(c) for c in EMPLOYED])
-    by_code = codes == ACTIVITY_CODES.index("employed_full_time")
+    employed = np.isin(codes, [ACTIVITIES.index(c) for c in EMPLOYED])
+    by_code = codes == ACTIVITIES.index("employed_full_time")
     if fulltime_hours is None:
         return by_code
     known_hours = ~np.isnan(hours)
@@ -238,8 +219,8 @@ def count_outcomes(
     """
     ids, keys = _group_ids(frame, group_by)
     size = len(keys)
-    codes = pd.Categorical(frame[activity], categories=ACTIVITY_CODES).codes.astype(np.int64)
-    codes = np.where(codes < 0, ACTIVITY_CODES.index("unknown"), codes)
+    codes = pd.Categorical(frame[activity], categories=ACTIVITIES).codes.astype(np.int64)
+    codes = np.where(codes < 0, ACTIVITIES.index("unknown"), codes)
 
     def total(mask: np.ndarray | FloatArray) -> FloatArray:
         return np.bincount(ids, weights=mask.astype(np.float64), minlength=size).astype(np.float64)
@@ -252,18 +233,16 @@ def count_outcomes(
         "partial": total(invited_flag & _flag(frame, partial)),
         "known": total(_flag(frame, known)),
     }
-    activity_counts = np.bincount(
-        ids * len(ACTIVITY_CODES) + codes, minlength=size * len(ACTIVITY_CODES)
-    )
-    by_activity = activity_counts.reshape(size, len(ACTIVITY_CODES)).astype(np.float64)
-    for position, code in enumerate(ACTIVITY_CODES):
+    activity_counts = np.bincount(ids * len(ACTIVITIES) + codes, minlength=size * len(ACTIVITIES))
+    by_activity = activity_counts.reshape(size, len(ACTIVITIES)).astype(np.float64)
+    for position, code in enumerate(ACTIVITIES):
         counts[f"n_{code}"] = by_activity[:, position]
     hours = (
         _numbers(frame, hours_per_week) if hours_per_week in frame else np.full(len(ids), np.nan)
     )
     counts["n_fulltime"] = total(fulltime_mask(codes, hours, fulltime_hours))
 
-    employed = np.isin(codes, [ACTIVITY_CODES.index(c) for c in EMPLOYED])
+    employed = np.isin(codes, [ACTIVITIES.index(c) for c in EMPLOYED])
     related = _numbers(frame, job_related)
     counts["n_related_answered"] = total(employed & ~np.isnan(related))
     counts["n_related_agree"] = total(employed & (related >= 4))
@@ -319,7 +298,7 @@ def eligible_salaries(
     if fulltime_only:
         fulltime = np.ones(len(values), dtype=bool)
     else:
-        codes = pd.Categorical(frame[activity], categories=ACTIVITY_CODES).codes.astype(np.int64)
+        codes = pd.Categorical(frame[activity], categories=ACTIVITIES).codes.astype(np.int64)
         hours = (
             _numbers(frame, hours_per_week)
             if hours_per_week in frame
@@ -403,7 +382,7 @@ def metrics_from_counts(
         - ``graduates`` all rows; ``invited``; ``responded`` (invited with a complete
           response); ``partial`` (invited with a partial response); ``known`` (outcome known
           from any source);
-        - ``n_<code>`` for each code of :data:`ACTIVITY_CODES` (a missing activity counts as
+        - ``n_<code>`` for each code of :data:`ACTIVITIES` (a missing activity counts as
           ``n_unknown``); ``n_fulltime`` (employed full-time, see :func:`fulltime_mask`);
         - ``n_related_answered`` / ``n_related_agree``: employed (full-time, part-time,
           self-employed) who rated relatedness / rated it 4 or 5;

@@ -7,9 +7,7 @@ and ``app.command("demo-logins")(demo_logins)``); nothing here runs at import.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
-import sqlalchemy as sa
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -17,6 +15,7 @@ from rich.table import Table
 
 from outcomes import audit
 from outcomes.config import Settings, get_settings
+from outcomes.demo.answer_key import answer_key_path
 from outcomes.demo.generate import DemoDatabaseNotEmpty, DemoSummary, generate_demo
 from outcomes.demo.spec import load_institution
 from outcomes.demo.staff_accounts import demo_passwords, demo_staff_emails
@@ -25,19 +24,9 @@ from outcomes.errors import OutcomesError
 from outcomes.store.engine import describe_url, make_engine, session_scope
 from outcomes.store.migrate import upgrade
 
-ANSWER_KEY_NAME = "answer-key.json"
-
 
 class ResetNotConfirmed(OutcomesError):
     """A reset was asked for without a confirmation."""
-
-
-def answer_key_path(database_url: str) -> Path:
-    """Where the answer key goes: next to a SQLite file, else ``var/answer-key.json``."""
-    url = sa.make_url(database_url)
-    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-        return Path(url.database).parent / ANSWER_KEY_NAME
-    return Path("var") / ANSWER_KEY_NAME
 
 
 def _secret_key(settings: Settings) -> str | None:

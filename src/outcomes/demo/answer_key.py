@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import sqlalchemy as sa
 
 from outcomes.demo.fieldwork import Fieldwork
 from outcomes.demo.outcomes_model import FULL_TIME, Completion, WaveOutcomes
@@ -25,6 +26,15 @@ from outcomes.private_files import make_private_directories, replace_private_fil
 FOLLOW_UP_MONTHS = (6, 36)
 
 _SUMS = ("n", "dp", "dy", "dlog")
+ANSWER_KEY_NAME = "answer-key.json"
+
+
+def answer_key_path(database_url: str) -> Path:
+    """Where the answer key goes: next to a SQLite file, else ``var/answer-key.json``."""
+    url = sa.make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        return Path(url.database).parent / ANSWER_KEY_NAME
+    return Path("var") / ANSWER_KEY_NAME
 
 
 def _empty() -> dict[str, float]:

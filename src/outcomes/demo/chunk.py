@@ -24,7 +24,7 @@ from outcomes.demo.outcomes_model import (
 )
 from outcomes.demo.people import NamePools, draw_identities, draw_learners, random_uuids
 from outcomes.demo.spec import WAVE_MONTHS, InstitutionSpec
-from outcomes.store.tables import BASELINE_EMPLOYMENT, GENDERS, PRIOR_EDUCATION
+from outcomes.vocab import BASELINE_EMPLOYMENT, GENDERS, PRIOR_EDUCATION
 
 REVOKED_SHARE = 0.004
 DAYS_PER_MONTH = 30.4375

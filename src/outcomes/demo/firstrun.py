@@ -45,8 +45,8 @@ def database_is_empty(engine: sa.Engine) -> bool:
 
 def prepare(settings: Settings | None = None) -> FirstRunReport:
     """Migrate the database and load the demo institution into an empty one."""
-    from outcomes.cli.demo import answer_key_path
     from outcomes.demo import demo_passwords, demo_staff_emails, generate_demo
+    from outcomes.demo.answer_key import answer_key_path
 
     settings = settings or get_settings()
     secret_key = settings.require_secret_key()

@@ -27,9 +27,10 @@ from outcomes.demo.spec import INSTRUMENT_KEYS, InstitutionSpec, load_institutio
 from outcomes.demo.staff_accounts import DEMO_ACTOR, create_demo_staff
 from outcomes.demo.writer import DEMO_TABLES, insert, next_ids, rows_in, sync_sequences
 from outcomes.errors import IntegrityProblem
-from outcomes.instruments import ensure_instrument_version, load_shipped
+from outcomes.instruments import load_shipped
 from outcomes.store.engine import session_scope
 from outcomes.store.freshness import bulk_load
+from outcomes.store.instrument_versions import ensure_instrument_version
 from outcomes.store.tables import InstrumentVersion
 
 CHUNK_SIZE = 20_000

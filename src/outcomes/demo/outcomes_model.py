@@ -15,7 +15,7 @@ import numpy as np
 
 from outcomes.demo.people import Learners
 from outcomes.demo.spec import InstitutionSpec
-from outcomes.store.tables import ACTIVITIES, BASELINE_EMPLOYMENT, PRIOR_EDUCATION
+from outcomes.vocab import ACTIVITIES, BASELINE_EMPLOYMENT, PRIOR_EDUCATION
 
 FIRST_YEAR_OF_TREND = 2021
 OTHER_ACTIVITIES = tuple(a for a in ACTIVITIES if a not in ("employed_full_time", "unknown"))

@@ -17,7 +17,7 @@ import numpy as np
 from faker import Faker
 
 from outcomes.demo.spec import InstitutionSpec
-from outcomes.store.tables import BASELINE_EMPLOYMENT, GENDERS, PRIOR_EDUCATION
+from outcomes.vocab import BASELINE_EMPLOYMENT, GENDERS, PRIOR_EDUCATION
 
 NAME_POOL_SIZE = 3000
 EMPLOYED_AT_BASELINE = ("employed_full_time", "employed_part_time", "self_employed")

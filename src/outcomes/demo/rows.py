@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from outcomes.demo.outcomes_model import MISSING, WaveOutcomes
-from outcomes.store.tables import ACTIVITIES, OUTCOME_MEASURES
+from outcomes.vocab import ACTIVITIES, OUTCOME_MEASURES
 
 FULL_TIME_HOURS = 30.0  # settings.fulltime_hours default; the demo's hours never straddle 30-35
 # Demo activity → the instruments' answer code (employment is split by hours on the way back).

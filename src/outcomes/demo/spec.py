@@ -17,13 +17,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from outcomes.errors import ValidationProblem
-from outcomes.store.tables import (
-    ACTIVITIES,
-    BASELINE_EMPLOYMENT,
-    GENDERS,
-    PRIOR_EDUCATION,
-    ProgrammeBase,
-)
+from outcomes.store.tables import ProgrammeBase
+from outcomes.vocab import ACTIVITIES, BASELINE_EMPLOYMENT, GENDERS, PRIOR_EDUCATION
 
 # src/outcomes/demo/spec.py → the repository root holds seed/.
 DEFAULT_SPEC_PATH = Path(__file__).resolve().parents[3] / "seed" / "institution.yaml"

@@ -18,7 +18,8 @@ from outcomes.access.passwords import check_password_rules
 from outcomes.access.staff import create_staff_user
 from outcomes.demo.spec import load_institution
 from outcomes.store.engine import session_scope
-from outcomes.store.tables import ROLES, StaffUser
+from outcomes.store.tables import StaffUser
+from outcomes.vocab import ROLES
 
 DEMO_ACTOR = "demo"
 

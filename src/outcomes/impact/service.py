@@ -17,7 +17,6 @@ from sqlmodel import Session
 from outcomes.analysis.compare import ComparisonResult, compare_groups
 from outcomes.analysis.disclosure import DisclosurePolicy, DisclosureResult, suppress_small_cells
 from outcomes.analysis.metrics import (
-    ACTIVITY_CODES,
     MetricsPanel,
     eligible_salaries,
     fulltime_mask,
@@ -35,6 +34,7 @@ from outcomes.analysis.weighting import (
 from outcomes.config import Settings
 from outcomes.errors import AnalysisRefused, NotFound
 from outcomes.store import queries
+from outcomes.vocab import ACTIVITIES
 
 # Baseline (pre-credential) covariates recorded at enrolment (domain.md section 5: age,
 # prior education, baseline employment and pay). Gender is available on request but is not
@@ -98,14 +98,14 @@ def prepare_comparison_frame(
     # an active credential (revoked, or not yet issued) belong to neither group.
     comparable = frame["treated"] | (frame["enrolment_status"] == "withdrawn")
     known = frame[frame["known"] & comparable].copy()
-    codes = pd.Categorical(known["activity"], categories=ACTIVITY_CODES).codes.astype(np.int64)
-    codes = np.where(codes < 0, ACTIVITY_CODES.index("unknown"), codes)
+    codes = pd.Categorical(known["activity"], categories=ACTIVITIES).codes.astype(np.int64)
+    codes = np.where(codes < 0, ACTIVITIES.index("unknown"), codes)
     hours = known["hours_per_week"].astype("float64").to_numpy(na_value=np.nan)
     fulltime = fulltime_mask(codes, hours, fulltime_hours)
-    employed = np.isin(codes, [ACTIVITY_CODES.index(c) for c in ACTIVITY_CODES[:3]])
+    employed = np.isin(codes, [ACTIVITIES.index(c) for c in ACTIVITIES[:3]])
     # Everyone whose activity is known is in scope: "not seeking" counts as not employed,
     # as in the potential-outcome definition; dropping them would select on the outcome.
-    in_scope = codes != ACTIVITY_CODES.index("unknown")
+    in_scope = codes != ACTIVITIES.index("unknown")
     if outcome == "employed_full_time":
         known = known[in_scope]
         known["employed_full_time"] = fulltime[in_scope].astype(float)

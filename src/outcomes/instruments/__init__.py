@@ -24,11 +24,7 @@ from outcomes.instruments.loading import (
     load_instrument,
     parse_instrument,
 )
-from outcomes.instruments.registry import (
-    ensure_instrument_version,
-    load_shipped,
-    shipped_instruments,
-)
+from outcomes.instruments.registry import load_shipped, shipped_instruments
 from outcomes.instruments.schema import Instrument, Question, Section, Text
 
 __all__ = [
@@ -43,7 +39,6 @@ __all__ = [
     "ValidationReport",
     "check_files",
     "derive_outcome",
-    "ensure_instrument_version",
     "in_career_outcomes_denominator",
     "instrument_from_definition",
     "is_career_outcome",

@@ -20,7 +20,7 @@ from outcomes.instruments.codes import coded_list
 from outcomes.instruments.expressions import ExpressionError, evaluate, parse_expression
 from outcomes.instruments.messages import message
 from outcomes.instruments.schema import DEFAULT_MAX_LENGTH, Instrument, Question
-from outcomes.store.tables import SALARY_PERIODS
+from outcomes.vocab import SALARY_PERIODS
 
 Severity = Literal["error", "warning"]
 _MONTH_YEAR = re.compile(r"(\d{4})-(\d{2})")

@@ -26,11 +26,10 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from outcomes.analysis.metrics import CAREER_POSITIVE
 from outcomes.config import Settings
 from outcomes.instruments.answers import validate_answers
 from outcomes.instruments.schema import Instrument
-from outcomes.store.tables import OUTCOME_MEASURES
+from outcomes.vocab import CAREER_POSITIVE, OUTCOME_MEASURES
 
 EMPLOYED_CODES = frozenset({"employed", "employed_full_time", "employed_part_time"})
 # Activities in which a person does paid (or paid-like) work with hours and pay.

@@ -6,6 +6,7 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
+from outcomes.exports import spreadsheet_safe
 from outcomes.instruments.codes import PERIOD_LABELS, YES_NO_LABELS, coded_list
 from outcomes.instruments.schema import Instrument, Question
 
@@ -21,7 +22,6 @@ COLUMNS = (
     "show_if",
     "validation",
 )
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -38,11 +38,6 @@ class CodebookRow:
     canonical: str
     show_if: str
     validation: str
-
-
-def spreadsheet_safe(cell: str) -> str:
-    """Prefix a cell a spreadsheet would run as a formula with ``'`` (CSV injection)."""
-    return "'" + cell if cell.startswith(_FORMULA_STARTS) else cell
 
 
 def _codes(question: Question) -> str:
@@ -118,7 +113,7 @@ def write_codebook(instrument: Instrument, out_dir: str | Path) -> tuple[Path, P
         writer = csv.writer(handle)
         writer.writerow(COLUMNS)
         for row in rows:
-            writer.writerow([spreadsheet_safe(getattr(row, column)) for column in COLUMNS])
+            writer.writerow([str(spreadsheet_safe(getattr(row, column))) for column in COLUMNS])
     md_path = folder / f"{instrument.id}-codebook.md"
     lines = [
         f"# Codebook: {_markdown_cell(instrument.title.en)}",

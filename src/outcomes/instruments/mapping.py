@@ -3,13 +3,13 @@
 Field names are those of ``CanonicalOutcome`` (``canonical.py``), which follow the ``outcome``
 table; ``salary`` and ``baseline_salary`` feed the annualised, converted amount and its
 exclusion flag; ``activity`` and ``baseline_activity`` take the codes of
-``outcomes.store.tables.ACTIVITIES`` plus ``employed``, which derivation splits into full-time or
+``outcomes.vocab.ACTIVITIES`` plus ``employed``, which derivation splits into full-time or
 part-time by hours.
 """
 
 from __future__ import annotations
 
-from outcomes.store.tables import ACTIVITIES
+from outcomes.vocab import ACTIVITIES
 
 # "employed" lets the survey ask one plain question; hours decide full-time vs part-time.
 ACTIVITY_ANSWER_CODES: frozenset[str] = frozenset(ACTIVITIES) | {"employed"}

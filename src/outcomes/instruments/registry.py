@@ -1,8 +1,7 @@
-"""Where instruments live: the shipped ``surveys/`` files and their stored versions.
+"""Where instruments live: the shipped ``surveys/`` files.
 
-A version is the content hash of the parsed definition, so editing a published file (even one
-word) creates a new ``InstrumentVersion`` row, and responses keep pointing at the wording their
-respondents saw: rebuild it with ``instrument_from_definition(version.definition)``.
+Stored versions (one row per content hash) are kept by ``outcomes.store.instrument_versions``,
+which is the database side of this module: the instruments package itself stays pure.
 """
 
 from __future__ import annotations
@@ -10,20 +9,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from sqlmodel import Session, select
-
 from outcomes.errors import NotFound
-from outcomes.instruments.loading import instrument_from_definition, load_instrument
+from outcomes.instruments.loading import load_instrument
 from outcomes.instruments.schema import Instrument
-from outcomes.store.tables import InstrumentVersion
 
 SURVEYS_DIR_VARIABLE = "OUTCOMES_SURVEYS_DIR"
 SURVEY_SUFFIXES = (".yaml", ".yml")
 
 __all__ = [
-    "ensure_instrument_version",
-    "instrument_from_definition",
-    "instrument_from_version",
     "load_shipped",
     "shipped_instruments",
     "survey_files",
@@ -75,28 +68,3 @@ def load_shipped(key: str) -> Instrument:
 def shipped_instruments() -> dict[str, Instrument]:
     """Every shipped instrument, keyed by file name without its suffix."""
     return {path.stem: load_instrument(path) for path in survey_files()}
-
-
-def ensure_instrument_version(session: Session, instrument: Instrument) -> InstrumentVersion:
-    """The stored version of this exact instrument content, adding it if new."""
-    statement = select(InstrumentVersion).where(
-        InstrumentVersion.instrument_key == instrument.id,
-        InstrumentVersion.content_hash == instrument.content_hash,
-    )
-    existing = session.exec(statement).first()
-    if existing is not None:
-        return existing
-    version = InstrumentVersion(
-        instrument_key=instrument.id,
-        content_hash=instrument.content_hash,
-        title=instrument.title.en[:300],
-        definition=instrument.definition(),
-    )
-    session.add(version)
-    session.flush()
-    return version
-
-
-def instrument_from_version(version: InstrumentVersion) -> Instrument:
-    """The instrument exactly as stored in a version row."""
-    return instrument_from_definition(version.definition)

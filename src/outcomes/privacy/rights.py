@@ -35,9 +35,9 @@ import sqlalchemy as sa
 from sqlmodel import Session, SQLModel, col, select
 
 from outcomes import audit
-from outcomes.audit import safe_csv_writer, spreadsheet_safe
 from outcomes.config import get_settings
 from outcomes.errors import NotFound, ValidationProblem
+from outcomes.exports import safe_csv_writer, spreadsheet_safe
 from outcomes.private_files import create_private_file, make_private_directories
 from outcomes.store.tables import (
     Credential,

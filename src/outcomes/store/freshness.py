@@ -20,7 +20,8 @@ from sqlalchemy.engine import Engine
 
 from outcomes.store.engine import session_scope
 from outcomes.store.queries import refresh_analysis_rows
-from outcomes.store.tables import OUTCOME_MEASURES, AnalysisRow
+from outcomes.store.tables import AnalysisRow
+from outcomes.vocab import OUTCOME_MEASURES
 
 # For each source table: how a changed row ``{row}`` names the invitations it feeds —
 # (join condition with ``invitation i``, or None when the row names the invitation itself;

@@ -13,9 +13,8 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlmodel import Session, SQLModel, col
 
-from outcomes.analysis.metrics import EMPLOYED, LIKERT_ITEMS
+from outcomes.analysis.metrics import LIKERT_ITEMS
 from outcomes.store.tables import (
-    ACTIVITIES,
     AnalysisRow,
     AnalysisStale,
     Credential,
@@ -27,6 +26,7 @@ from outcomes.store.tables import (
     Response,
     SurveyWave,
 )
+from outcomes.vocab import ACTIVITIES, EMPLOYED
 
 
 def _table(model: type[SQLModel]) -> sa.Table:

@@ -19,63 +19,22 @@ import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
-# --- vocabularies ---------------------------------------------------------------------------
-
-PROGRAMME_STATUSES = ("draft", "active", "retired")
-PARTICIPATION_FORMS = ("online", "onsite", "blended")
-LANGUAGES = ("en", "es")
-GENDERS = ("female", "male", "non_binary", "prefer_not_to_say", "unknown")
-PRIOR_EDUCATION = ("secondary", "vocational", "bachelor", "master", "doctorate", "unknown")
-BASELINE_EMPLOYMENT = (
-    "employed_full_time",
-    "employed_part_time",
-    "self_employed",
-    "unemployed",
-    "student",
-    "not_in_labour_force",
-    "unknown",
+from outcomes.vocab import (
+    ACTIVITIES,
+    BASELINE_EMPLOYMENT,
+    CREDENTIAL_SOURCES,
+    CREDENTIAL_STATUSES,
+    ENROLMENT_STATUSES,
+    GENDERS,
+    LANGUAGES,
+    OUTCOME_SOURCES,
+    PARTICIPATION_FORMS,
+    PRIOR_EDUCATION,
+    PROGRAMME_STATUSES,
+    RESPONSE_STATUSES,
+    ROLES,
+    WAVE_STATUSES,
 )
-ENROLMENT_STATUSES = ("completed", "withdrawn", "in_progress")
-CREDENTIAL_STATUSES = ("active", "revoked")
-CREDENTIAL_SOURCES = ("csv", "open_badges", "manual", "demo")
-WAVE_STATUSES = ("draft", "open", "closed")
-RESPONSE_STATUSES = ("partial", "complete")
-# domain.md section 4: one primary activity per graduate per wave.
-ACTIVITIES = (
-    "employed_full_time",
-    "employed_part_time",
-    "self_employed",
-    "internship",
-    "voluntary",
-    "military",
-    "continuing_education",
-    "seeking_employment",
-    "seeking_study",
-    "not_seeking",
-    "unknown",
-)
-# The canonical outcome measures of the outcome table, in table order (instruments derive
-# them, the demo writes them).
-OUTCOME_MEASURES = (
-    "activity",
-    "hours_per_week",
-    "salary_annual",
-    "salary_excluded",
-    "occupation_isco",
-    "industry_isic",
-    "job_related",
-    "promoted",
-    "satisfaction",
-    "nps",
-    "voice_meaningful",
-    "voice_future",
-    "voice_skills",
-    "months_to_first_job",
-    "job_search_censored",
-)
-OUTCOME_SOURCES = ("survey", "staff_verified", "employer", "public_profile")
-SALARY_PERIODS = ("hourly", "weekly", "monthly", "annual")
-ROLES = ("admin", "manager", "reviewer")
 
 
 def _in(column: str, values: tuple[str, ...], name: str) -> sa.CheckConstraint:

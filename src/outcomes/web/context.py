@@ -22,17 +22,8 @@ import streamlit as st
 from sqlalchemy.engine import Engine
 
 from outcomes import audit
-from outcomes.access.permissions import (
-    ACCOUNT_SETUP,
-    ANONYMOUS,
-    GRADUATE,
-    auth,
-    can_open,
-    mfa,
-    page,
-    sessions,
-    staff_sessions,
-)
+from outcomes.access import auth, mfa, sessions, staff_sessions
+from outcomes.access.permissions import ACCOUNT_SETUP, ANONYMOUS, GRADUATE, can_open, page
 from outcomes.access.staff import use_temporary_password, user_for_sso
 from outcomes.config import Settings, get_settings
 from outcomes.errors import DatabaseError, OutcomesError, SettingsError

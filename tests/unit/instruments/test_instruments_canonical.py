@@ -8,7 +8,8 @@ from outcomes.config import get_settings
 from outcomes.instruments import derive_outcome, in_career_outcomes_denominator, is_career_outcome
 from outcomes.instruments.canonical import OUTCOME_COLUMNS, CanonicalOutcome
 from outcomes.instruments.registry import load_shipped
-from outcomes.store.tables import ACTIVITIES, Outcome
+from outcomes.store.tables import Outcome
+from outcomes.vocab import ACTIVITIES
 
 SETTINGS = get_settings(
     {

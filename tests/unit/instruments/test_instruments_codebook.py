@@ -7,8 +7,8 @@ from pathlib import Path
 
 from instrument_files import instrument_yaml
 
+from outcomes.exports import spreadsheet_safe
 from outcomes.instruments import parse_instrument, write_codebook
-from outcomes.instruments.codebook import spreadsheet_safe
 from outcomes.instruments.registry import load_shipped
 
 

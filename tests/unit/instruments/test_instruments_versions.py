@@ -7,14 +7,11 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session, select
 
-from outcomes.instruments import (
-    ensure_instrument_version,
-    instrument_from_definition,
-    load_instrument,
-)
+from outcomes.instruments import instrument_from_definition, load_instrument
 from outcomes.instruments.loading import InstrumentError
-from outcomes.instruments.registry import instrument_from_version, load_shipped
+from outcomes.instruments.registry import load_shipped
 from outcomes.store.engine import make_engine
+from outcomes.store.instrument_versions import ensure_instrument_version, instrument_from_version
 from outcomes.store.tables import InstrumentVersion
 
 SURVEYS = Path(__file__).parents[3] / "surveys"
