@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from alembic import command
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql import visitors
+from sqlmodel import Session
 
 from outcomes.demo import generate_demo
 from outcomes.privacy.rights import erase_learner
@@ -297,3 +298,22 @@ def test_the_triggers_a_bulk_load_restores_are_the_ones_the_migration_installed(
         assert list(revision.DROP_TRIGGERS[dialect]) == freshness.drop_triggers(
             dialect, functions=True
         )
+
+
+def test_a_read_never_commits_the_unit_of_work_it_is_called_in(demo_engine: Engine) -> None:
+    # The metrics panel refreshes stale rows before counting; that refresh must not commit
+    # what the caller wrote earlier in the same unit of work, which then rolls back.
+    with demo_engine.begin() as conn:
+        WRITES["an outcome changes"](conn)
+    assert stale_marks(demo_engine) > 0
+    with Session(demo_engine) as session:
+        session.execute(sa.text("UPDATE programme SET title = 'Not kept' WHERE id = 1"))
+        counts = queries.metric_counts(session=session, group_by=("programme",))
+        assert not counts.empty
+        session.rollback()
+    with demo_engine.connect() as conn:
+        titles = conn.execute(sa.text("SELECT title FROM programme WHERE id = 1")).scalar_one()
+    assert titles != "Not kept"
+    # Whatever the engine did with the refresh, the table tells the records' story.
+    refresh(demo_engine)
+    assert stored(demo_engine) == derived(demo_engine)

@@ -359,13 +359,13 @@ def analysis_row_select(*, few: bool = False) -> sa.Select:  # type: ignore[type
     )
 
 
-def refresh_analysis_rows(*, session: Session, full: bool = False) -> int:
+def refresh_analysis_rows(*, session: Session, full: bool = False, commit: bool = True) -> int:
     """Rebuild the analysis rows the triggers listed as stale (all of them with ``full``).
 
-    Returns how many invitations were refreshed. When something was stale the work is
-    committed at once, so the lock that keeps refreshers apart on PostgreSQL is not held
-    through the caller's reads: call it before reading, never inside a unit of work that
-    must roll back as a whole.
+    Returns how many invitations were refreshed. A write of its own: when something was
+    stale the work is committed at once (unless ``commit`` is false), so the lock that keeps
+    refreshers apart on PostgreSQL is not held through later reads. Reads call
+    :func:`refresh_before_reading`, which never commits the caller's unit of work.
 
     Claiming the marks first (DELETE … RETURNING) makes concurrent writers safe: a mark not
     yet committed is invisible to the claim, so it survives for the next refresh.
@@ -411,12 +411,32 @@ def refresh_analysis_rows(*, session: Session, full: bool = False) -> int:
                 sa.insert(rows).from_select(names, definition.where(invitation_id.in_(batch)))
             )
         refreshed = len(ids)
+    if not commit:
+        return refreshed
     session.commit()
     if full and postgresql:
         # Fresh planner statistics, or PostgreSQL plans the next aggregation for an empty table.
         session.execute(sa.text("ANALYZE analysis_row"))
         session.commit()
     return refreshed
+
+
+def refresh_before_reading(session: Session) -> None:
+    """Bring stale analysis rows up to date for a read in ``session``, committing none of it.
+
+    On PostgreSQL the refresh is a unit of work of its own, on a connection of its own: it
+    commits itself (and releases the refreshers' lock) while the caller's transaction, and
+    anything it wrote, stay the caller's. On SQLite every transaction is ``BEGIN IMMEDIATE``,
+    so a second connection would wait for the caller's lock: the refresh runs inside the
+    caller's transaction and is committed, or rolled back (the marks with it), by its owner.
+    """
+    bind = session.get_bind()
+    if bind.dialect.name != "postgresql":
+        refresh_analysis_rows(session=session, commit=False)
+        return
+    engine = bind if isinstance(bind, sa.Engine) else bind.engine
+    with Session(engine) as own:
+        refresh_analysis_rows(session=own)
 
 
 GROUPABLE = ("programme", "cohort", "wave_months", "treated")
@@ -440,7 +460,7 @@ def _fresh_rows(
     unknown = [column for column in group_by if column not in GROUPABLE]
     if unknown:
         raise ValueError(f"cannot group by {unknown}: use {', '.join(GROUPABLE)}")
-    refresh_analysis_rows(session=session)
+    refresh_before_reading(session)
     row, prog, wav = _table(AnalysisRow), _table(Programme), _table(SurveyWave)
     where: list[sa.ColumnElement[bool]] = []
     if wave_months is not None:
