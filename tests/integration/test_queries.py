@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import numpy as np
 import pytest
@@ -13,7 +14,7 @@ from outcomes.analysis.metrics import metrics_panel
 from outcomes.config import get_settings
 from outcomes.db import session_scope
 from outcomes.impact import metrics_from_database
-from outcomes.models import ACTIVITIES, Enrolment, Outcome, Response
+from outcomes.models import ACTIVITIES, Enrolment, Outcome, Response, SurveyWave
 from outcomes.queries import ANALYSIS_COLUMNS, analysis_frame, metric_counts, overview_counts
 from tests import factories
 
@@ -75,6 +76,27 @@ def test_holders_and_non_completers_come_back_linked_to_their_outcomes(engine: s
     assert later_wave.empty
 
 
+def outcome(
+    enrolment: Enrolment,
+    wave: SurveyWave,
+    response_id: int | None,
+    source: str,
+    activity: str,
+    **answers: Any,
+) -> Outcome:
+    """The outcome of ``enrolment``'s learner in ``wave``, observed on 1 February 2025."""
+    return Outcome(
+        learner_id=enrolment.learner_id,
+        enrolment_id=enrolment.id,
+        wave_id=wave.id,
+        response_id=response_id,
+        source=source,
+        observed_on=dt.date(2025, 2, 1),
+        activity=activity,
+        **answers,
+    )
+
+
 def test_knowledge_counts_every_graduate_and_only_real_activities(engine: sa.Engine) -> None:
     """NACE: known outcomes ÷ all graduates of the cohort; response rate ÷ those sent it."""
     with session_scope(engine) as session:
@@ -106,17 +128,7 @@ def test_knowledge_counts_every_graduate_and_only_real_activities(engine: sa.Eng
             (graduates[0], "employed_full_time", "survey", response.id),
             (graduates[1], "unknown", "staff_verified", None),
         ):
-            session.add(
-                Outcome(
-                    learner_id=enrolment.learner_id,
-                    enrolment_id=enrolment.id,
-                    wave_id=wave.id,
-                    response_id=response_id,
-                    source=source,
-                    observed_on=dt.date(2025, 2, 1),
-                    activity=activity,
-                )
-            )
+            session.add(outcome(enrolment, wave, response_id, source, activity))
     with session_scope(engine) as session:
         counts = metric_counts(session=session, group_by=(), wave_months=6).iloc[0]
         frame = analysis_frame(session=session, wave_months=6)
@@ -210,14 +222,12 @@ def _every_activity_wave(session: Session) -> None:
             response_id = response.id
         if activity is not None:
             session.add(
-                Outcome(
-                    learner_id=enrolment.learner_id,
-                    enrolment_id=enrolment.id,
-                    wave_id=wave.id,
-                    response_id=response_id,
-                    source=source,
-                    observed_on=dt.date(2025, 2, 1),
-                    activity=activity,
+                outcome(
+                    enrolment,
+                    wave,
+                    response_id,
+                    source,
+                    activity,
                     hours_per_week=hours,
                     salary_annual=salary,
                     job_related=related,
