@@ -27,8 +27,10 @@ $(SECRET_FILE):
 	@mkdir -p -m 700 var
 	@umask 077 && $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(48))' > $@
 
+# Demo mode (demo staff sign-ins) is on for make run unless OUTCOMES_DEMO says otherwise.
 run: $(VENV)/.runtime $(SECRET_FILE)
 	@export OUTCOMES_SECRET_KEY="$${OUTCOMES_SECRET_KEY:-$$(cat $(SECRET_FILE))}" && \
+	  export OUTCOMES_DEMO="$${OUTCOMES_DEMO:-on}" && \
 	  $(BIN)/outcomes demo prepare && \
 	  exec $(BIN)/streamlit run app.py --server.address localhost --server.port 8501
 

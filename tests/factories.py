@@ -9,7 +9,9 @@ import uuid
 import pyotp
 from sqlmodel import Session
 
+from outcomes import audit
 from outcomes.access import mfa, sessions, staff_sessions
+from outcomes.access.auth import UNKNOWN_EMAIL
 from outcomes.store.tables import (
     Credential,
     Enrolment,
@@ -144,3 +146,14 @@ def second_factor(session: Session, user_id: int) -> str:
     at = utcnow()
     mfa.confirm_enrolment(session, user_id=user_id, code=pyotp.TOTP(enrolment.secret).at(at), at=at)
     return enrolment.secret
+
+
+def unknown_email_failure(session: Session, digest: str) -> None:
+    """Record a failed sign-in with an unknown e-mail whose stored digest is ``digest``."""
+    audit.record(
+        session,
+        actor="anonymous",
+        action="signin.failed",
+        object_type=UNKNOWN_EMAIL,
+        object_id=digest,
+    )

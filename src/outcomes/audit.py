@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import json
 import os
+from collections.abc import Collection
 from typing import Any
 
 import pandas as pd
@@ -23,7 +24,6 @@ import sqlalchemy as sa
 from sqlmodel import Session, col
 
 from outcomes import audit_chain
-from outcomes.exports import frame_to_csv
 from outcomes.store.tables import AuditEvent
 
 AUDIT_COLUMNS = ("id", "occurred_at", "actor", "action", "object_type", "object_id", "detail")
@@ -122,12 +122,24 @@ def verify_trail(session: Session) -> audit_chain.ChainReport:
 
 
 def audit_frame(
-    session: Session, *, limit: int | None = 1000, action: str | None = None
+    session: Session,
+    *,
+    limit: int | None = 1000,
+    action: str | None = None,
+    hide_object_ids_of: Collection[str] = (),
 ) -> pd.DataFrame:
-    """The newest audit events, newest first (optionally one action only)."""
-    statement = sa.select(*(getattr(AuditEvent, name) for name in AUDIT_COLUMNS)).order_by(
-        col(AuditEvent.id).desc()
-    )
+    """The newest audit events, newest first (optionally one action only).
+
+    Events whose ``object_type`` is in ``hide_object_ids_of`` come with a blank object id,
+    blanked in the query so that the value never leaves the database; who sees what is
+    ``outcomes.access.audit_view``'s concern.
+    """
+    columns: list[Any] = [getattr(AuditEvent, name) for name in AUDIT_COLUMNS]
+    if hide_object_ids_of:
+        hidden = col(AuditEvent.object_type).in_(sorted(hide_object_ids_of))
+        blanked = sa.case((hidden, sa.null()), else_=col(AuditEvent.object_id))
+        columns[AUDIT_COLUMNS.index("object_id")] = blanked.label("object_id")
+    statement = sa.select(*columns).order_by(col(AuditEvent.id).desc())
     if action:
         statement = statement.where(col(AuditEvent.action) == action)
     if limit is not None:
@@ -136,10 +148,3 @@ def audit_frame(
     frame = pd.DataFrame(rows, columns=list(AUDIT_COLUMNS))
     frame["detail"] = [json.dumps(d, sort_keys=True) if d else "" for d in frame["detail"]]
     return frame
-
-
-def export_audit_csv(session: Session, *, actor: str) -> bytes:
-    """The whole audit trail as CSV; the export itself is audited."""
-    frame = audit_frame(session, limit=None)
-    record(session, actor=actor, action="audit.exported", detail={"rows": len(frame)})
-    return frame_to_csv(frame)

@@ -214,7 +214,7 @@ def test_migration_0004_chains_the_events_written_before_it(engine: Engine) -> N
 
 
 def test_verify_passes_an_intact_trail_after_demo_seeding_and_a_reset(engine: Engine) -> None:
-    generate_demo(engine, learners=60, seed=3, secret_key=TEST_SECRET_KEY)
+    generate_demo(engine, learners=60, seed=3, demo_staff_key=TEST_SECRET_KEY)
     empty_tables(engine)
     with session_scope(engine) as session:
         audit.record(session, actor="cli:test", action="demo.reset")

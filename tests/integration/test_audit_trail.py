@@ -5,12 +5,15 @@ from __future__ import annotations
 import re
 import tomllib
 
+import pandas as pd
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
 from outcomes import audit
+from outcomes.access.audit_view import audit_trail, export_audit_csv
+from outcomes.access.auth import UNKNOWN_EMAIL
 from outcomes.access.staff import (
     change_role,
     create_staff_user,
@@ -50,7 +53,7 @@ def test_each_staff_change_is_audited_without_personal_data(engine: Engine) -> N
         set_active(session, user_id=user.id, active=False, actor="staff:99")
         set_active(session, user_id=user.id, active=True, actor="staff:99")
         unlock(session, user_id=user.id, actor="staff:99")
-        csv_bytes = audit.export_audit_csv(session, actor="staff:99")
+        csv_bytes = export_audit_csv(session, role="admin", actor="staff:99")
     assert _actions(engine) == [
         "staff.created",
         "staff.role_changed",
@@ -77,11 +80,35 @@ def test_an_administrator_cannot_demote_or_deactivate_themselves(engine: Engine)
 
 
 def test_csv_exports_neutralise_spreadsheet_formulas() -> None:
-    import pandas as pd
-
     frame = pd.DataFrame({"actor": ['=HYPERLINK("http://evil")', "+1", "staff:1"]})
     rows = frame_to_csv(frame).decode().splitlines()
     assert rows[1].startswith("\"'=HYPERLINK") and rows[2] == '"\'+1"' and rows[3] == '"staff:1"'
+
+
+def test_reviewers_do_not_see_the_digests_of_unknown_emails_and_administrators_do(
+    engine: Engine,
+) -> None:
+    digest = '=HYPERLINK("http://evil")'  # whatever is stored, the export stays formula-safe
+    with session_scope(engine) as session:
+        factories.unknown_email_failure(session, digest)
+        audit.record(
+            session, actor="staff:7", action="signin.failed", object_type="staff_user", object_id=7
+        )
+        views = {
+            role: (
+                audit_trail(session, role=role),
+                export_audit_csv(session, role=role, actor="staff:1").decode(),
+            )
+            for role in ("reviewer", "admin", "manager")
+        }
+    for role in ("reviewer", "manager"):  # every role but admin: fail closed
+        frame, text = views[role]
+        ids = dict(zip(frame["object_type"], frame["object_id"], strict=True))
+        assert pd.isna(ids[UNKNOWN_EMAIL]) and ids["staff_user"] == "7"
+        assert "HYPERLINK" not in text and '"unknown_email",""' in text
+    frame, text = views["admin"]
+    assert dict(zip(frame["object_type"], frame["object_id"], strict=True))[UNKNOWN_EMAIL] == digest
+    assert '"unknown_email","\'=HYPERLINK(""http://evil"")"' in text
 
 
 def test_the_application_has_no_path_that_updates_or_deletes_audit_events() -> None:
@@ -129,7 +156,7 @@ def test_analysis_queries_never_read_identity_tables() -> None:
     """Analysis frames are pseudonymous: queries.py reads identity only in named functions."""
     import ast
 
-    tree = ast.parse((SOURCE / "store" / "queries.py").read_text())
+    tree = ast.parse((SOURCE / "queries.py").read_text())
     identity = re.compile(r"LearnerIdentity|LearnerExternalId|learner_identity|learner_external_id")
     for node in tree.body:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and "identity" not in node.name:

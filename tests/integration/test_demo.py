@@ -61,7 +61,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Engine, Dem
     path = tmp_path_factory.mktemp("demo") / "demo.db"
     engine = make_engine(f"sqlite:///{path}")
     upgrade(engine)
-    summary = generate_demo(engine, learners=8000, seed=11, secret_key=SECRET)
+    summary = generate_demo(engine, learners=8000, seed=11, demo_staff_key=SECRET)
     yield engine, summary
     engine.dispose()
 

@@ -131,8 +131,15 @@ def test_mean_t_interval_matches_statsmodels_descrstats():
     low, high = mean_t_interval(values.mean(), values.std(ddof=1), len(values))
     # Reference: statsmodels DescrStatsW.tconfint_mean.
     assert_allclose([low, high], DescrStatsW(values).tconfint_mean(alpha=0.05), rtol=1e-10)
-    single_low, _ = mean_t_interval(3.0, np.nan, 1)
-    assert np.isnan(single_low)
+
+
+def test_a_mean_of_fewer_than_two_answers_has_no_interval_even_with_a_finite_sd():
+    # A finite SD (as a count-based caller could pass) must not slip past the n < 2 guard.
+    low, high = mean_t_interval([3.0, 3.0, 3.0, 3.0], [1.0, 1.0, 1.0, 1.0], [0, 1, 2, 3])
+    assert np.isnan(low[:2]).all() and np.isnan(high[:2]).all()
+    # n = 2 and 3 are defined: 3 -/+ t(0.975, n - 1) / sqrt(n), t = 12.706205 and 4.302653.
+    assert_allclose(low[2:], [3 - 12.706205 / np.sqrt(2), 3 - 4.302653 / np.sqrt(3)], rtol=1e-6)
+    assert_allclose(high[2:], [3 + 12.706205 / np.sqrt(2), 3 + 4.302653 / np.sqrt(3)], rtol=1e-6)
 
 
 def test_confidence_outside_zero_and_one_is_rejected():

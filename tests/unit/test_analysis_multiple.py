@@ -36,7 +36,7 @@ def test_sequence_input_gets_numbered_labels():
 
 @pytest.mark.parametrize("bad", [[0.1, float("nan")], [1.2], []])
 def test_invalid_p_values_are_refused(bad):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"no p-values|p-values must lie between 0 and 1"):
         adjust_p_values(bad)
 
 

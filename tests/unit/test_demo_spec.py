@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import copy
 import datetime as dt
+import hashlib
+import hmac
 
 import numpy as np
 import pytest
@@ -13,7 +16,8 @@ from outcomes.access.passwords import password_problem
 from outcomes.demo.fieldwork import add_months, plan_waves
 from outcomes.demo.people import ascii_slug, make_name_pools
 from outcomes.demo.spec import DEFAULT_SPEC_PATH, DemoSpecError, load_institution, parse_institution
-from outcomes.demo.staff_accounts import demo_passwords
+from outcomes.demo.staff_accounts import demo_passwords, demo_staff_emails
+from outcomes.keys import Purpose, labelled_hmac
 
 
 @pytest.fixture(scope="module")
@@ -76,6 +80,40 @@ def test_demo_passwords_are_deterministic_per_key_and_pass_the_rules() -> None:
     assert set(first) == {"admin", "manager", "reviewer"}
     assert len(set(first.values())) == 3
     assert all(password_problem(p) is None for p in first.values())
+
+
+def _encodings(digest: bytes) -> set[str]:
+    """Every text a reader could make of ``digest``, in the demo passwords' format too."""
+    texts = {digest.hex(), digest.hex().upper(), base64.b64encode(digest).decode()}
+    for length in (15, len(digest)):
+        letters = base64.b32encode(digest[:length]).decode("ascii")
+        lower = letters.lower()
+        texts |= {letters, lower, "-".join(lower[i : i + 6] for i in range(0, 24, 6))}
+    return texts
+
+
+def test_no_audit_digest_of_any_demo_label_is_a_demo_password() -> None:
+    key = "k" * 40
+    passwords = set(demo_passwords(key).values())
+    emails = demo_staff_emails("demo.outcomes.example")
+    typed = {
+        text
+        for role in emails
+        for text in (role, emails[role], f"outcomes-demo-staff:{role}", f"demo-password:{role}")
+    }
+    digests = set()
+    for value in typed:
+        digests.add(labelled_hmac(key, Purpose.AUDIT_HASH, value))  # an audit row's digest
+        digests.add(hmac.new(key.encode(), value.encode(), hashlib.sha256).digest())  # raw key
+        digests.add(
+            # the label without the subkey
+            hmac.new(key.encode(), f"demo-password\x00{value}".encode(), hashlib.sha256).digest()
+        )
+    derivable = set().union(*(_encodings(d) for d in digests))
+    assert passwords.isdisjoint(derivable)
+    # The check can fail: the password is exactly such an encoding of its own purpose's digest.
+    own = labelled_hmac(key, Purpose.DEMO_PASSWORD, "admin")
+    assert demo_passwords(key)["admin"] in _encodings(own)
 
 
 def test_add_months_clips_to_the_end_of_the_month_and_keeps_nat() -> None:

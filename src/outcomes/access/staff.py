@@ -57,11 +57,14 @@ def create_staff_user(
     display_name: str | None = None,
     programme_codes: list[str] | None = None,
     must_change_password: bool = True,
+    is_demo: bool = False,
+    all_programmes: bool = False,
 ) -> StaffUser:
     """Create a staff account (password None: single sign-on only), optionally scoped.
 
     A password typed by an administrator is temporary by default (``must_change_password``):
-    it works for one sign-in, which may only choose the user's own password.
+    it works for one sign-in, which may only choose the user's own password. ``is_demo``
+    marks a demo account (``outcomes.demo.staff_accounts``), which works only in demo mode.
     """
     address = normalise_email(email)
     stored_role = normalise_role(role)
@@ -77,6 +80,8 @@ def create_staff_user(
         password_hash=password_hash,
         display_name=display_name,
         must_change_password=password_hash is not None and must_change_password,
+        is_demo=is_demo,
+        all_programmes=all_programmes,
     )
     session.add(user)
     session.flush()
@@ -86,7 +91,7 @@ def create_staff_user(
         action="staff.created",
         object_type="staff_user",
         object_id=user.id,
-        detail={"role": stored_role},
+        detail={"role": stored_role, "demo": True} if is_demo else {"role": stored_role},
     )
     if programme_codes and user.id is not None:
         set_programme_scope(session, user_id=user.id, programme_codes=programme_codes, actor=actor)

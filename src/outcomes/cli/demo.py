@@ -1,7 +1,8 @@
 """``outcomes seed``: load the demo institution, with a progress bar and an answer key.
 
-The lead registers these functions on the ``outcomes`` Typer app (``app.command("seed")(seed)``
-and ``app.command("demo-logins")(demo_logins)``); nothing here runs at import.
+``outcomes.cli.main`` registers these functions (``outcomes seed`` and ``outcomes demo logins``);
+nothing here runs at import. Demo staff accounts are created and shown only in demo mode
+(``OUTCOMES_DEMO=on``).
 """
 
 from __future__ import annotations
@@ -14,11 +15,17 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from outcomes import audit
-from outcomes.config import Settings, get_settings
+from outcomes.config import get_settings
 from outcomes.demo.answer_key import answer_key_path
 from outcomes.demo.generate import DemoDatabaseNotEmpty, DemoSummary, generate_demo
 from outcomes.demo.spec import load_institution
-from outcomes.demo.staff_accounts import demo_passwords, demo_staff_emails
+from outcomes.demo.staff_accounts import (
+    DEMO_MODE_OFF,
+    demo_passwords,
+    demo_staff_emails,
+    demo_staff_key,
+    require_demo_mode,
+)
 from outcomes.demo.writer import empty_tables, rows_in
 from outcomes.errors import OutcomesError
 from outcomes.store.engine import describe_url, make_engine, session_scope
@@ -27,10 +34,6 @@ from outcomes.store.migrate import upgrade
 
 class ResetNotConfirmed(OutcomesError):
     """A reset was asked for without a confirmation."""
-
-
-def _secret_key(settings: Settings) -> str | None:
-    return None if settings.secret_key is None else settings.require_secret_key()
 
 
 def _confirm_reset(url: str, yes: bool) -> None:
@@ -85,7 +88,7 @@ def run_seed(*, learners: int, seed: int, reset: bool, yes: bool, console: Conso
                 learners=learners,
                 seed=seed,
                 progress=progress,
-                secret_key=_secret_key(settings),
+                demo_staff_key=demo_staff_key(settings),
             )
         summary.write_answer_key(answer_key_path(settings.database_url))
         return summary
@@ -127,19 +130,19 @@ def seed(
     counts = ", ".join(f"{n:,} {table}" for table, n in summary.counts.items() if n)
     out.print(f"Demo institution loaded (seed {summary.seed}): {counts}.", highlight=False)
     out.print(f"Answer key: {answer_key_path(settings.database_url)}", highlight=False)
-    if summary.staff_emails:
-        _print_logins(
-            out, _secret_key(settings) or "", load_institution().institution.staff_email_domain
-        )
+    key = demo_staff_key(settings)
+    if summary.staff_emails and key is not None:
+        _print_logins(out, key, load_institution().institution.staff_email_domain)
+    elif not settings.demo:
+        out.print(DEMO_MODE_OFF, highlight=False)
     else:
         out.print("No staff accounts were created: set OUTCOMES_SECRET_KEY to get them.")
 
 
 def demo_logins() -> None:
-    """Print the demo staff accounts and their passwords (derived from the secret key)."""
+    """Print the demo staff accounts and their passwords (demo mode only: OUTCOMES_DEMO=on)."""
     try:
-        settings = get_settings()
-        secret = settings.require_secret_key()
+        secret = require_demo_mode(get_settings())
         domain = load_institution().institution.staff_email_domain
     except OutcomesError as error:
         Console(stderr=True).print(f"[red]{error}[/red]", highlight=False)

@@ -7,7 +7,7 @@ this package turns it into database rows and an answer key of the planted truth.
 from outcomes.demo.answer_key import write_answer_key
 from outcomes.demo.generate import DemoDatabaseNotEmpty, DemoSummary, generate_demo
 from outcomes.demo.spec import DemoSpecError, InstitutionSpec, load_institution
-from outcomes.demo.staff_accounts import demo_passwords, demo_staff_emails
+from outcomes.demo.staff_accounts import demo_passwords, demo_staff_emails, demo_staff_key
 
 __all__ = [
     "DemoDatabaseNotEmpty",
@@ -16,6 +16,7 @@ __all__ = [
     "InstitutionSpec",
     "demo_passwords",
     "demo_staff_emails",
+    "demo_staff_key",
     "generate_demo",
     "load_institution",
     "write_answer_key",

@@ -135,13 +135,14 @@ def generate_demo(
     learners: int,
     seed: int,
     progress: Progress | None = None,
-    secret_key: str | None = None,
+    demo_staff_key: str | None = None,
     spec: InstitutionSpec | None = None,
 ) -> DemoSummary:
     """Write the demo institution with ``learners`` learners into an empty, migrated database.
 
-    Staff demo accounts (one per role) are created only when ``secret_key`` is given; their
-    passwords are ``demo_passwords(secret_key)``.
+    Demo staff accounts (one per role) are created only when ``demo_staff_key`` is given:
+    pass ``demo_staff_key(settings)``, which is None outside demo mode. Their passwords are
+    ``demo_passwords(demo_staff_key)``.
     """
     if learners < 1:
         raise IntegrityProblem("The demo needs at least one learner.")
@@ -190,9 +191,9 @@ def generate_demo(
                 connection.exec_driver_sql("ANALYZE " + ", ".join(DEMO_TABLES))
                 connection.commit()
     staff: dict[str, str] = {}
-    if secret_key is not None:
+    if demo_staff_key is not None:
         staff = create_demo_staff(
-            engine, secret_key=secret_key, domain=spec.institution.staff_email_domain
+            engine, secret_key=demo_staff_key, domain=spec.institution.staff_email_domain
         )
     with session_scope(engine) as session:
         audit.record(
