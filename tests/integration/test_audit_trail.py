@@ -156,7 +156,7 @@ def test_analysis_queries_never_read_identity_tables() -> None:
     """Analysis frames are pseudonymous: queries.py reads identity only in named functions."""
     import ast
 
-    tree = ast.parse((SOURCE / "queries.py").read_text())
+    tree = ast.parse((SOURCE / "store" / "queries.py").read_text())
     identity = re.compile(r"LearnerIdentity|LearnerExternalId|learner_identity|learner_external_id")
     for node in tree.body:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and "identity" not in node.name:
