@@ -59,6 +59,7 @@ def create_demo_staff(engine: Engine, *, secret_key: str, domain: str) -> dict[s
                 password=passwords[role],
                 actor=DEMO_ACTOR,
                 display_name=f"Demo {role}",
+                all_programmes=True,  # the demo manager looks at the whole institution
                 must_change_password=False,  # printed for the demo, not issued to a person
             )
     return emails
