@@ -4,13 +4,12 @@ import streamlit as st
 
 from outcomes.db import session_scope
 from outcomes.queries import programme_table
-from outcomes.staff import viewer_scope
+from outcomes.staff import assigned_scope
 from outcomes.webapp import errors_shown_plainly, get_engine, guard
 
 viewer = guard("programmes")
 st.title("Programmes")
 with errors_shown_plainly(), session_scope(get_engine()) as session:
-    table = programme_table(
-        session=session, scope=viewer_scope(session, viewer.audience, viewer.user_id)
-    )
+    scope = assigned_scope(session, viewer.audience, viewer.user_id)
+    table = programme_table(session=session, scope=scope)
 st.dataframe(table, hide_index=True, width="stretch")
