@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import uuid
+from dataclasses import dataclass
 
 import pyotp
 from sqlmodel import Session
@@ -138,9 +139,23 @@ def signed_in(
     return sessions.StaffSession(user_id, user.role, user.email, at, at, via, token)
 
 
-def second_factor(session: Session, user_id: int) -> str:
-    """Enrol ``user_id`` in TOTP (as the account page does); the secret, to make codes with."""
+@dataclass(frozen=True)
+class SecondFactor:
+    """What a staff member keeps after enrolling: the TOTP secret and the recovery codes."""
+
+    secret: str
+    recovery_codes: list[str]
+
+
+def enrolled_second_factor(session: Session, user_id: int) -> SecondFactor:
+    """Enrol ``user_id`` in TOTP (as the account page does); the secret and recovery codes."""
     enrolment = mfa.begin_enrolment(session, user_id=user_id)
     at = utcnow()
-    mfa.confirm_enrolment(session, user_id=user_id, code=pyotp.TOTP(enrolment.secret).at(at), at=at)
-    return enrolment.secret
+    code = pyotp.TOTP(enrolment.secret).at(at)
+    codes = mfa.confirm_enrolment(session, user_id=user_id, code=code, at=at)
+    return SecondFactor(enrolment.secret, codes)
+
+
+def second_factor(session: Session, user_id: int) -> str:
+    """Enrol ``user_id`` in TOTP (as the account page does); the secret, to make codes with."""
+    return enrolled_second_factor(session, user_id).secret

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from outcomes import sessions
+from outcomes.staff_sessions import AUDITED_ENDINGS
 from outcomes.sessions import (
     END_NOTICES,
     ENDED_ELSEWHERE,
@@ -120,6 +121,10 @@ def test_the_server_side_row_is_rewritten_once_a_minute_not_on_every_rerun() -> 
 @pytest.mark.parametrize("reason", sorted(END_NOTICES))
 def test_each_way_a_session_is_ended_elsewhere_has_its_own_sentence(reason: str) -> None:
     assert sessions.notice_for(reason) == END_NOTICES[reason]
+
+
+def test_every_account_change_that_ends_sessions_tells_the_browser_why() -> None:
+    assert set(AUDITED_ENDINGS) <= set(END_NOTICES)
 
 
 def test_an_unknown_or_missing_end_reason_gets_the_general_sentence() -> None:
