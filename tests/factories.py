@@ -23,6 +23,7 @@ from outcomes.models import (
     SurveyWave,
     utcnow,
 )
+from outcomes.staff import create_staff_user
 
 
 def programme(session: Session, code: str = "DA-101") -> Programme:
@@ -159,3 +160,19 @@ def enrolled_second_factor(session: Session, user_id: int) -> SecondFactor:
 def second_factor(session: Session, user_id: int) -> str:
     """Enrol ``user_id`` in TOTP (as the account page does); the secret, to make codes with."""
     return enrolled_second_factor(session, user_id).secret
+
+
+def staff_user(
+    session: Session, email: str, *, role: str = "admin", password: str | None = None
+) -> int:
+    """A staff account that has chosen its own password (or signs in by SSO only); its id."""
+    user = create_staff_user(
+        session,
+        email=email,
+        role=role,
+        password=password,
+        actor="test",
+        must_change_password=False,
+    )
+    assert user.id is not None
+    return user.id

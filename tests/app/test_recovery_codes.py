@@ -8,24 +8,16 @@ import pytest
 import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
-from outcomes import mfa, sessions
+from outcomes import mfa
 from outcomes.auth import SECOND_FACTOR_FAILED
 from outcomes.config import get_settings
 from outcomes.db import make_engine, session_scope
 from outcomes.migrate import upgrade
 from outcomes.models import StaffRecoveryCode
-from outcomes.staff import create_staff_user
 from tests import factories
 from tests.app.test_signin_sessions import APP, PASSWORD, Clock, _actions, _sign_in
 
 CODE_LABEL = "Code from your authenticator app, or a recovery code"
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    fake = Clock()
-    monkeypatch.setattr(sessions, "now", fake)
-    return fake
 
 
 @pytest.fixture
@@ -34,18 +26,10 @@ def enrolled(outcomes_env: Path) -> tuple[int, list[str]]:
     engine = make_engine(f"sqlite:///{outcomes_env}")
     upgrade(engine)
     with session_scope(engine) as session:
-        user = create_staff_user(
-            session,
-            email="admin@example.org",
-            role="admin",
-            password=PASSWORD,
-            actor="test",
-            must_change_password=False,
-        )
-        assert user.id is not None
-        second = factories.enrolled_second_factor(session, user.id)
+        user_id = factories.staff_user(session, "admin@example.org", password=PASSWORD)
+        second = factories.enrolled_second_factor(session, user_id)
     engine.dispose()
-    return user.id, second.recovery_codes
+    return user_id, second.recovery_codes
 
 
 def _fresh() -> AppTest:

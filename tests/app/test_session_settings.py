@@ -20,7 +20,7 @@ from outcomes.config import get_settings
 from outcomes.db import make_engine, session_scope
 from outcomes.migrate import upgrade
 from outcomes.models import StaffSessionRecord
-from outcomes.staff import create_staff_user
+from tests import factories
 from tests.app.test_signin_sessions import APP, PASSWORD, Clock, _actions, _sign_in
 
 AUTH_SECRETS = {
@@ -35,28 +35,15 @@ AUTH_SECRETS = {
 
 
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    fake = Clock()
-    monkeypatch.setattr(sessions, "now", fake)
-    return fake
-
-
-@pytest.fixture
 def manager(outcomes_env: Path) -> int:
     engine = make_engine(f"sqlite:///{outcomes_env}")
     upgrade(engine)
     with session_scope(engine) as session:
-        user = create_staff_user(
-            session,
-            email="manager@example.org",
-            role="manager",
-            password=PASSWORD,
-            actor="test",
-            must_change_password=False,
+        user_id = factories.staff_user(
+            session, "manager@example.org", role="manager", password=PASSWORD
         )
     engine.dispose()
-    assert user.id is not None
-    return user.id
+    return user_id
 
 
 def _fresh() -> AppTest:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pyotp
 import pytest
 from sqlalchemy.engine import Engine
@@ -22,35 +20,18 @@ from outcomes.staff import (
     use_temporary_password,
 )
 from tests import factories
-from tests.conftest import TEST_SECRET_KEY
-
-PASSWORD = "purple lantern over the harbour"
-NEW = "seven quiet herons at dawn"
-AT = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
-
-
-@pytest.fixture(autouse=True)
-def _secret(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("OUTCOMES_SECRET_KEY", TEST_SECRET_KEY)
+from tests.integration.test_accounts import (
+    AT,
+    NEW,
+    PASSWORD,
+    _open,
+    _secret,  # noqa: F401  (autouse: the secret key)
+)
+from tests.integration.test_accounts import _user as _account
 
 
-def _user(engine: Engine, *, password: str | None = PASSWORD, temporary: bool = False) -> int:
-    with session_scope(engine) as session:
-        user = create_staff_user(
-            session,
-            email="ana@example.org",
-            role="admin",
-            password=password,
-            actor="t",
-            must_change_password=temporary,
-        )
-    assert user.id is not None
-    return user.id
-
-
-def _open(engine: Engine, user_id: int) -> str:
-    with session_scope(engine) as session:
-        return staff_sessions.open_session(session, user_id=user_id, via="password", at=AT)
+def _user(engine: Engine, *, temporary: bool = False) -> int:
+    return _account(engine, must_change_password=temporary)
 
 
 def _last(engine: Engine) -> tuple[str, str, str | None, dict | None]:

@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 from outcomes import sessions
-from outcomes.staff_sessions import AUDITED_ENDINGS
 from outcomes.sessions import (
     END_NOTICES,
     ENDED_ELSEWHERE,
@@ -20,6 +19,7 @@ from outcomes.sessions import (
     STAFF_KEY,
     StaffSession,
 )
+from outcomes.staff_sessions import AUDITED_ENDINGS
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 MINUTE = dt.timedelta(minutes=1)
