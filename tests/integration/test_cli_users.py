@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -23,8 +24,8 @@ AT = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture
-def staff_db(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Engine:
-    """A migrated database with a manager who has two open sessions and one ended."""
+def staff_db(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
+    """A migrated database with an administrator who has two open sessions and one ended."""
     monkeypatch.setenv("OUTCOMES_SECRET_KEY", TEST_SECRET_KEY)  # the same key as the command
     engine = make_engine(database_url)
     upgrade(engine)
