@@ -331,16 +331,8 @@ def reset_password(
     user.failed_signins = 0
     user.locked_until = None
     session.add(user)
-    ended = staff_sessions.end_user_sessions(
-        session, user_id=user_id, reason="password_reset", at=at
-    )
-    audit.record(
-        session,
-        actor=actor,
-        action="staff.password_reset",
-        object_type="staff_user",
-        object_id=user_id,
-        detail={"sessions_ended": ended},
+    staff_sessions.end_sessions_audited(
+        session, user_id=user_id, reason="password_reset", actor=actor, at=at
     )
     return temporary
 
@@ -380,18 +372,14 @@ def change_password(
     user.must_change_password = False
     user.password_changed_at = at
     session.add(user)
-    ended = staff_sessions.end_user_sessions(
-        session, user_id=user_id, reason="password_changed", at=at, except_token=keep_token
-    )
-    audit.record(
+    return staff_sessions.end_sessions_audited(
         session,
+        user_id=user_id,
+        reason="password_changed",
         actor=audit.staff_actor(user_id),
-        action="staff.password_changed",
-        object_type="staff_user",
-        object_id=user_id,
-        detail={"other_sessions_ended": ended},
+        at=at,
+        except_token=keep_token,
     )
-    return ended
 
 
 def reset_second_factor(
@@ -401,16 +389,8 @@ def reset_second_factor(
     user = _user(session, user_id)
     _not_oneself(actor, user_id, "reset your own second factor")
     mfa.clear_second_factor(session, user)
-    ended = staff_sessions.end_user_sessions(
-        session, user_id=user_id, reason="second_factor_reset", at=at or utcnow()
-    )
-    audit.record(
-        session,
-        actor=actor,
-        action="staff.second_factor_reset",
-        object_type="staff_user",
-        object_id=user_id,
-        detail={"sessions_ended": ended},
+    staff_sessions.end_sessions_audited(
+        session, user_id=user_id, reason="second_factor_reset", actor=actor, at=at or utcnow()
     )
     return user
 

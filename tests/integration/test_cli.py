@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -36,13 +37,34 @@ def cli_env(database_url: str, **extra: str) -> dict[str, str]:
     return env
 
 
+def listed_commands(help_text: str) -> list[str]:
+    """The command names in the Commands box of a ``--help`` page (Unicode or ASCII box)."""
+    return re.findall(r"^[│|] (\S+)  ", help_text.split("Commands", 1)[1], flags=re.MULTILINE)
+
+
 def test_help_and_version(tmp_path: Path) -> None:
     env = cli_env(f"sqlite:///{tmp_path / 'o.db'}")
     assert outcomes("--version", env=env).stdout.strip() == f"outcomes {__version__}"
     shown = outcomes("--help", env=env)
     assert shown.returncode == 0
-    for group in ("db", "users", "demo"):
-        assert group in shown.stdout
+    assert listed_commands(shown.stdout) == [
+        "seed",
+        "db",
+        "users",
+        "demo",
+        "surveys",
+        "analyze",
+        "privacy",
+        "audit",
+    ]
+    users = outcomes("users", "--help", env=env)
+    assert users.returncode == 0
+    assert listed_commands(users.stdout) == [
+        "add",
+        "reset-password",
+        "end-sessions",
+        "reset-second-factor",
+    ]
 
 
 def test_db_upgrade_then_an_administrator_is_added_from_standard_input(database_url: str) -> None:
