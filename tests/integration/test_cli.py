@@ -61,6 +61,7 @@ def test_help_and_version(tmp_path: Path) -> None:
     assert users.returncode == 0
     assert listed_commands(users.stdout) == [
         "add",
+        "scope",
         "reset-password",
         "end-sessions",
         "reset-second-factor",
