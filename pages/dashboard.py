@@ -2,16 +2,19 @@
 
 import streamlit as st
 
+from outcomes.access.staff import assigned_scope
 from outcomes.config import get_settings
 from outcomes.errors import OutcomesError
 from outcomes.impact import charts
 from outcomes.impact.dashboard import HEADLINE_METRICS, WAVES, build_dashboard
 from outcomes.impact.service import OUTCOMES
 from outcomes.store.engine import session_scope
-from outcomes.web.context import get_engine, guard, show_error
+from outcomes.web.context import errors_shown_plainly, get_engine, guard, show_error
 
 viewer = guard("dashboard")
 st.title("Impact")
+with errors_shown_plainly(), session_scope(get_engine()) as session:
+    assigned_scope(session, viewer.audience, viewer.user_id)  # nothing below without one
 
 controls = st.columns([2, 2, 2, 1])
 wave = controls[0].selectbox("Wave", list(WAVES), index=1, format_func=WAVES.__getitem__)
@@ -71,14 +74,12 @@ with outcomes_tab:
         else:
             st.caption(f"Every programme meets the {target} response-rate target.")
         headline = table[table["metric"].isin(HEADLINE_METRICS)]
-        if not board.suppressed:
-            rates = headline[headline["metric"] == "fulltime_employment_rate"]
-            st.altair_chart(
-                charts.rate_with_intervals(
-                    rates, category="programme", title="Full-time employment rate"
-                ),
-                width="stretch",
-            )
+        st.altair_chart(
+            charts.rate_with_intervals(
+                board.employment_rates(), category="programme", title="Full-time employment rate"
+            ),
+            width="stretch",
+        )
         st.dataframe(headline, hide_index=True, width="stretch")
         with st.expander("Every metric, with its definition and interval method"):
             st.dataframe(table, hide_index=True, width="stretch")
@@ -143,9 +144,8 @@ with nonresponse_tab:
             "the Kish effective sample size)."
         )
         st.dataframe(view.rates, hide_index=True, width="stretch")
-        if not board.suppressed:
-            with st.expander("Respondents vs non-respondents on what the records know"):
-                st.dataframe(view.attrition, hide_index=True, width="stretch")
+        with st.expander("Respondents vs non-respondents on what the records know"):
+            st.dataframe(view.attrition, hide_index=True, width="stretch")
 with pairs_tab:
     if board.programme_pairs.value is None:
         st.warning(board.programme_pairs.refusal)

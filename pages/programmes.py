@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from outcomes.access.staff import viewer_scope
+from outcomes.access.staff import assigned_scope
 from outcomes.store.engine import session_scope
 from outcomes.store.queries import programme_table
 from outcomes.web.context import errors_shown_plainly, get_engine, guard
@@ -10,7 +10,6 @@ from outcomes.web.context import errors_shown_plainly, get_engine, guard
 viewer = guard("programmes")
 st.title("Programmes")
 with errors_shown_plainly(), session_scope(get_engine()) as session:
-    table = programme_table(
-        session=session, scope=viewer_scope(session, viewer.audience, viewer.user_id)
-    )
+    scope = assigned_scope(session, viewer.audience, viewer.user_id)
+    table = programme_table(session=session, scope=scope)
 st.dataframe(table, hide_index=True, width="stretch")

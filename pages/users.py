@@ -32,7 +32,8 @@ with add_tab, st.form("add_user", clear_on_submit=True):
     email = st.text_input("Email of the new user")
     name = st.text_input("Display name")
     role = st.selectbox("Role", ROLES)
-    scope = st.multiselect("Limit a manager to these programmes (none: all)", codes)
+    every = st.checkbox("All programmes (a manager sees every programme)")
+    scope = st.multiselect("Or limit a manager to these programmes", codes)
     password = st.text_input(
         "Initial password (temporary: changed at first sign-in; empty: single sign-on only)",
         type="password",
@@ -48,6 +49,7 @@ with add_tab, st.form("add_user", clear_on_submit=True):
                     actor=viewer.actor,
                     display_name=name or None,
                     programme_codes=scope,
+                    all_programmes=every,
                 )
         except OutcomesError as exc:
             show_error(exc)
@@ -58,11 +60,18 @@ with change_tab:
     users = dict(zip(table["id"], table["email"], strict=True))
     chosen = st.selectbox("User", list(users), format_func=lambda i: str(users[i]))
     new_role = st.selectbox("New role", ROLES)
-    new_scope = st.multiselect("Programmes (managers only; none: all)", codes, key="scope")
+    new_every = st.checkbox("All programmes", key="scope_all")
+    new_scope = st.multiselect(
+        "Or these programmes (managers only; neither: none)", codes, key="scope"
+    )
     actions = {
         "Change role": lambda s: change_role(s, user_id=chosen, role=new_role, actor=viewer.actor),
         "Save programmes": lambda s: set_programme_scope(
-            s, user_id=chosen, programme_codes=new_scope, actor=viewer.actor
+            s,
+            user_id=chosen,
+            programme_codes=new_scope,
+            all_programmes=new_every,
+            actor=viewer.actor,
         ),
         "Deactivate": lambda s: set_active(s, user_id=chosen, active=False, actor=viewer.actor),
         "Reactivate": lambda s: set_active(s, user_id=chosen, active=True, actor=viewer.actor),

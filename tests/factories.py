@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import uuid
+from dataclasses import dataclass
 
 import pyotp
 from sqlmodel import Session
@@ -12,6 +13,7 @@ from sqlmodel import Session
 from outcomes import audit
 from outcomes.access import mfa, sessions, staff_sessions
 from outcomes.access.auth import UNKNOWN_EMAIL
+from outcomes.access.staff import create_staff_user
 from outcomes.store.tables import (
     Credential,
     Enrolment,
@@ -140,12 +142,42 @@ def signed_in(
     return sessions.StaffSession(user_id, user.role, user.email, at, at, via, token)
 
 
-def second_factor(session: Session, user_id: int) -> str:
-    """Enrol ``user_id`` in TOTP (as the account page does); the secret, to make codes with."""
+@dataclass(frozen=True)
+class SecondFactor:
+    """What a staff member keeps after enrolling: the TOTP secret and the recovery codes."""
+
+    secret: str
+    recovery_codes: list[str]
+
+
+def enrolled_second_factor(session: Session, user_id: int) -> SecondFactor:
+    """Enrol ``user_id`` in TOTP (as the account page does); the secret and recovery codes."""
     enrolment = mfa.begin_enrolment(session, user_id=user_id)
     at = utcnow()
-    mfa.confirm_enrolment(session, user_id=user_id, code=pyotp.TOTP(enrolment.secret).at(at), at=at)
-    return enrolment.secret
+    code = pyotp.TOTP(enrolment.secret).at(at)
+    codes = mfa.confirm_enrolment(session, user_id=user_id, code=code, at=at)
+    return SecondFactor(enrolment.secret, codes)
+
+
+def second_factor(session: Session, user_id: int) -> str:
+    """Enrol ``user_id`` in TOTP (as the account page does); the secret, to make codes with."""
+    return enrolled_second_factor(session, user_id).secret
+
+
+def staff_user(
+    session: Session, email: str, *, role: str = "admin", password: str | None = None
+) -> int:
+    """A staff account that has chosen its own password (or signs in by SSO only); its id."""
+    user = create_staff_user(
+        session,
+        email=email,
+        role=role,
+        password=password,
+        actor="test",
+        must_change_password=False,
+    )
+    assert user.id is not None
+    return user.id
 
 
 def unknown_email_failure(session: Session, digest: str) -> None:

@@ -62,6 +62,7 @@ def seeded_database(directory: Path, *, learners: int = 600) -> str:
                 role=role,
                 password=PASSWORD,
                 actor="test",
+                all_programmes=True,
                 must_change_password=False,
             )
     engine.dispose()

@@ -42,4 +42,20 @@ class AccessDenied(OutcomesError):
 
 
 class AnalysisRefused(OutcomesError):
-    """An analysis cannot be run defensibly on this data; the message says why."""
+    """An analysis cannot be run defensibly on this data; the message says why.
+
+    A refusal that names counts of people gives them as ``{name}`` fields of ``message``
+    with their values as keywords: the message holds them exact, and
+    ``outcomes.analysis.publication`` words them for viewers who may not see exact counts.
+    Text put into such a template must go through :func:`literal`.
+    """
+
+    def __init__(self, message: str, **counts: int) -> None:
+        self.template = message
+        self.counts = counts
+        super().__init__(message.format(**counts) if counts else message)
+
+
+def literal(text: str) -> str:
+    """``text`` for a counted refusal's template, shown as it is (braces doubled)."""
+    return text.replace("{", "{{").replace("}", "}}")

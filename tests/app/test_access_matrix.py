@@ -71,6 +71,7 @@ def institution(outcomes_env: Path) -> dict[str, int]:
                 password=PASSWORD,
                 actor="test",
                 programme_codes=["UX-201"] if name == "scoped_manager" else None,
+                all_programmes=name != "scoped_manager",
                 must_change_password=name == "temporary_password",
             )
             ids[name] = user.id or 0

@@ -45,6 +45,7 @@ def users(outcomes_env: Path) -> dict[str, int]:
                 role=role,
                 password=PASSWORD,
                 actor="test",
+                all_programmes=True,
                 must_change_password=temporary,
             )
             ids[name] = user.id or 0

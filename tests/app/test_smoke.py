@@ -31,6 +31,7 @@ def migrated(outcomes_env: Path) -> Path:
                 role=role,
                 password="purple lantern over the harbour",
                 actor="test",
+                all_programmes=True,
                 must_change_password=False,
             )
             if role == "admin":

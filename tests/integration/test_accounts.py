@@ -138,7 +138,7 @@ def test_the_totp_secret_is_stored_encrypted_and_bound_to_its_user(engine: Engin
         stored = user.totp_secret
     assert enrolment.secret not in stored and enrolment.qr_png.startswith(b"\x89PNG")
     assert mfa.decrypt_secret(stored, user_id=user_id) == enrolment.secret
-    with pytest.raises(ValidationProblem):
+    with pytest.raises(ValidationProblem, match="stored second factor cannot be read"):
         mfa.decrypt_secret(stored, user_id=user_id + 1)
 
 
@@ -150,7 +150,7 @@ def test_a_wrong_code_does_not_enable_the_second_factor_and_a_replayed_code_is_r
         enrolment = mfa.begin_enrolment(session, user_id=user_id)
     totp = pyotp.TOTP(enrolment.secret)
     wrong = "000000" if totp.at(AT) != "000000" else "111111"
-    with session_scope(engine) as session, pytest.raises(ValidationProblem):
+    with session_scope(engine) as session, pytest.raises(ValidationProblem, match="not right"):
         mfa.confirm_enrolment(session, user_id=user_id, code=wrong, at=AT)
     with session_scope(engine) as session:
         codes = mfa.confirm_enrolment(session, user_id=user_id, code=totp.at(AT), at=AT)

@@ -234,7 +234,7 @@ def test_upgrading_a_database_with_records_builds_its_analysis_rows(demo_engine:
 
 
 def test_a_failed_bulk_load_still_puts_the_triggers_back(demo_engine: Engine) -> None:
-    with pytest.raises(RuntimeError), freshness.bulk_load(demo_engine):
+    with pytest.raises(RuntimeError, match="failed half-way"), freshness.bulk_load(demo_engine):
         with demo_engine.begin() as conn:  # written while marks are off...
             WRITES["a credential is revoked"](conn)
         raise RuntimeError("the import failed half-way")

@@ -150,7 +150,7 @@ def test_events_of_one_unit_of_work_chain_to_each_other_and_to_the_last_stored(
 
 def test_a_rolled_back_unit_of_work_leaves_the_chain_whole(engine: Engine) -> None:
     _record_some(engine, 1)
-    with pytest.raises(RuntimeError), session_scope(engine) as session:
+    with pytest.raises(RuntimeError, match="the action failed"), session_scope(engine) as session:
         audit.record(session, actor="a", action="rolled.back")
         raise RuntimeError("the action failed")
     with Session(engine) as session:  # one session, two transactions

@@ -73,9 +73,11 @@ def test_an_administrator_cannot_demote_or_deactivate_themselves(engine: Engine)
         user = create_staff_user(
             session, email="ad@example.org", role="admin", password=None, actor="test"
         )
-    with session_scope(engine) as session, pytest.raises(ValidationProblem):
+    own_role = pytest.raises(ValidationProblem, match="cannot change your own role")
+    with session_scope(engine) as session, own_role:
         change_role(session, user_id=user.id or 0, role="reviewer", actor=f"staff:{user.id}")
-    with session_scope(engine) as session, pytest.raises(ValidationProblem):
+    own_account = pytest.raises(ValidationProblem, match="cannot deactivate your own account")
+    with session_scope(engine) as session, own_account:
         set_active(session, user_id=user.id or 0, active=False, actor=f"staff:{user.id}")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -10,8 +11,10 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from outcomes import __version__
+from outcomes.access.staff import programme_scope, user_by_email
 from outcomes.demo import generate_demo
-from outcomes.store.engine import make_engine
+from outcomes.store.engine import make_engine, session_scope
+from tests import factories
 from tests.conftest import TEST_SECRET_KEY
 
 
@@ -34,13 +37,35 @@ def cli_env(database_url: str, **extra: str) -> dict[str, str]:
     return env
 
 
+def listed_commands(help_text: str) -> list[str]:
+    """The command names in the Commands box of a ``--help`` page (Unicode or ASCII box)."""
+    return re.findall(r"^[│|] (\S+)  ", help_text.split("Commands", 1)[1], flags=re.MULTILINE)
+
+
 def test_help_and_version(tmp_path: Path) -> None:
     env = cli_env(f"sqlite:///{tmp_path / 'o.db'}")
     assert outcomes("--version", env=env).stdout.strip() == f"outcomes {__version__}"
     shown = outcomes("--help", env=env)
     assert shown.returncode == 0
-    for group in ("db", "users", "demo"):
-        assert group in shown.stdout
+    assert listed_commands(shown.stdout) == [
+        "seed",
+        "db",
+        "users",
+        "demo",
+        "surveys",
+        "analyze",
+        "privacy",
+        "audit",
+    ]
+    users = outcomes("users", "--help", env=env)
+    assert users.returncode == 0
+    assert listed_commands(users.stdout) == [
+        "add",
+        "scope",
+        "reset-password",
+        "end-sessions",
+        "reset-second-factor",
+    ]
 
 
 def test_db_upgrade_then_an_administrator_is_added_from_standard_input(database_url: str) -> None:
@@ -130,3 +155,32 @@ def test_an_operator_can_rebuild_the_analysis_table(database_url: str) -> None:
     rebuilt = outcomes("db", "refresh-analysis", "--full", env=env)
     assert rebuilt.returncode == 0, rebuilt.stderr
     assert f"of {invitations:,} invitations" in rebuilt.stdout
+
+
+def test_an_operator_gives_a_manager_named_programmes_or_all_of_them(database_url: str) -> None:
+    env = cli_env(database_url)
+    assert outcomes("db", "upgrade", env=env).returncode == 0
+    engine = make_engine(database_url)
+    with session_scope(engine) as session:
+        factories.programme(session, "DA-101")
+        factories.programme(session, "UX-201")
+
+    def scope_of(email: str) -> set[int] | None:
+        with session_scope(engine) as session:
+            return programme_scope(session, user_by_email(session, email).id or 0)
+
+    try:
+        add = ("users", "add", "--role", "manager", "--sso-only")
+        assert outcomes(*add, "m@example.org", "--programme", "UX-201", env=env).returncode == 0
+        assert outcomes(*add, "all@example.org", "--all-programmes", env=env).returncode == 0
+        assert outcomes(*add, "none@example.org", env=env).returncode == 0
+        assert len(scope_of("m@example.org") or ()) == 1
+        assert scope_of("all@example.org") is None
+        assert scope_of("none@example.org") == set()
+        widened = outcomes("users", "scope", "m@example.org", "--all-programmes", env=env)
+        assert widened.returncode == 0, widened.stderr
+        assert "every programme" in widened.stdout and scope_of("m@example.org") is None
+        emptied = outcomes("users", "scope", "m@example.org", env=env)
+        assert emptied.returncode == 0 and scope_of("m@example.org") == set()
+    finally:
+        engine.dispose()

@@ -265,7 +265,7 @@ def test_an_export_holds_everything_but_token_hashes(
 
 
 def test_an_unknown_or_ambiguous_learner_is_explained(engine: Engine, people: dict) -> None:
-    with session_scope(engine) as session, pytest.raises(NotFound):
+    with session_scope(engine) as session, pytest.raises(NotFound, match="No learner matches"):
         privacy.find_learner(session, "nobody@example.org")
     with session_scope(engine) as session:
         identity = session.get(LearnerIdentity, people["other_id"])
@@ -274,7 +274,8 @@ def test_an_unknown_or_ambiguous_learner_is_explained(engine: Engine, people: di
         session.add(identity)
     with session_scope(engine) as session, pytest.raises(ValidationProblem, match="2 learners"):
         privacy.find_learner(session, SECRETS["email"])
-    with session_scope(engine) as session, pytest.raises(ValidationProblem):
+    blank = pytest.raises(ValidationProblem, match="Give a learner ref, e-mail address")
+    with session_scope(engine) as session, blank:
         privacy.find_learner(session, "   ")
 
 

@@ -61,7 +61,7 @@ def test_holders_and_non_completers_come_back_linked_to_their_outcomes(engine: s
         )
     with session_scope(engine) as session:
         frame = analysis_frame(session=session, wave_months=6)
-        counts = overview_counts(session=session)
+        counts = overview_counts(session=session, scope=None)
         later_wave = analysis_frame(session=session, wave_months=36)
     assert tuple(frame.columns) == ANALYSIS_COLUMNS
     assert not {"email", "given_name", "family_name", "ref"} & set(frame.columns)

@@ -73,10 +73,10 @@ def roles() -> Iterator[Roles]:
         admin.dispose()
 
 
-def _refused(engine: Engine, statement: str) -> str:
-    with pytest.raises(sa.exc.DBAPIError) as caught, engine.begin() as conn:
+def _refused(engine: Engine, statement: str) -> None:
+    refused = pytest.raises(sa.exc.DBAPIError, match=r"permission denied|must be owner")
+    with refused, engine.begin() as conn:
         conn.exec_driver_sql(statement)
-    return str(caught.value.orig)
 
 
 def test_the_runtime_role_writes_the_trail_but_cannot_alter_it(roles: Roles) -> None:
@@ -113,8 +113,7 @@ def test_the_runtime_role_writes_the_trail_but_cannot_alter_it(roles: Roles) -> 
         "UPDATE alembic_version SET version_num = '0001'",
         "CREATE TABLE intruder (id int)",
     ):
-        message = _refused(app, statement)
-        assert "permission denied" in message or "must be owner" in message, message
+        _refused(app, statement)
     with session_scope(app) as session:
         report = audit.verify_trail(session)
     # The raw row has no hash, so verification names it: only audit.record chains events.

@@ -62,7 +62,7 @@ def test_an_invitation_has_at_most_one_response(engine: sa.Engine) -> None:
                 answers={"activity": "employed_full_time"},
             )
         )
-    with pytest.raises(IntegrityProblem), session_scope(engine) as session:
+    with pytest.raises(IntegrityProblem, match="already exists"), session_scope(engine) as session:
         session.add(
             Response(
                 invitation_id=invitation.id,
@@ -126,7 +126,7 @@ def test_one_outcome_per_learner_and_wave(engine: sa.Engine) -> None:
         )
         wave = factories.wave(session)
     add_outcome()
-    with pytest.raises(IntegrityProblem):
+    with pytest.raises(IntegrityProblem, match="already exists"):
         add_outcome()
 
 

@@ -166,22 +166,42 @@ def confirm_enrolment(
     user = _user(session, user_id)
     if user.totp_secret is None or user.totp_enabled_at is not None:
         raise ValidationProblem(NO_ENROLMENT)
-    secret = decrypt_secret(user.totp_secret, user_id=user_id, settings=settings)
-    step = matching_step(secret, code, at=at, last_step=user.totp_last_step)
-    if step is None:
+    if not _spend_totp(session, user, code, at=at, settings=settings):
         raise ValidationProblem(WRONG_CODE)
     user.totp_enabled_at = at
-    user.totp_last_step = step
     session.add(user)
     codes = _replace_recovery_codes(session, user_id, settings)
+    _audit_own(session, user_id, "staff.second_factor_enabled")
+    return codes
+
+
+def _spend_totp(
+    session: Session, user: StaffUser, code: str, *, at: dt.datetime, settings: Settings
+) -> bool:
+    """True when ``code`` is right for ``user``'s secret now; its step can never be used again."""
+    if user.id is None or user.totp_secret is None:
+        return False
+    secret = decrypt_secret(user.totp_secret, user_id=user.id, settings=settings)
+    step = matching_step(secret, code, at=at, last_step=user.totp_last_step)
+    if step is None:
+        return False
+    user.totp_last_step = step
+    session.add(user)
+    return True
+
+
+def _audit_own(
+    session: Session, user_id: int, action: str, detail: dict[str, int] | None = None
+) -> None:
+    """Audit an event of a staff member's own second factor (they are the actor)."""
     audit.record(
         session,
         actor=audit.staff_actor(user_id),
-        action="staff.second_factor_enabled",
+        action=action,
         object_type="staff_user",
         object_id=user_id,
+        detail=detail,
     )
-    return codes
 
 
 def _replace_recovery_codes(session: Session, user_id: int, settings: Settings) -> list[str]:
@@ -227,13 +247,7 @@ def verify_second_factor(
     if not has_second_factor(user) or user.id is None or user.totp_secret is None:
         return False
     if looks_like_totp(code):
-        secret = decrypt_secret(user.totp_secret, user_id=user.id, settings=settings)
-        step = matching_step(secret, code, at=at, last_step=user.totp_last_step)
-        if step is None:
-            return False
-        user.totp_last_step = step
-        session.add(user)
-        return True
+        return _spend_totp(session, user, code, at=at, settings=settings)
     row = session.exec(
         select(StaffRecoveryCode).where(
             col(StaffRecoveryCode.user_id) == user.id,
@@ -245,14 +259,8 @@ def verify_second_factor(
         return False
     row.used_at = at
     session.add(row)
-    audit.record(
-        session,
-        actor=audit.staff_actor(user.id),
-        action="staff.recovery_code_used",
-        object_type="staff_user",
-        object_id=user.id,
-        detail={"left": recovery_codes_left(session, user.id)},
-    )
+    left = recovery_codes_left(session, user.id)
+    _audit_own(session, user.id, "staff.recovery_code_used", {"left": left})
     return True
 
 

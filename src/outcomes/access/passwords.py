@@ -17,7 +17,8 @@ from outcomes.errors import ValidationProblem
 MIN_LENGTH = 12
 MAX_LENGTH = 1024  # hashing megabyte passwords would let anyone tie up the server
 
-# OWASP Password Storage Cheat Sheet: Argon2id, 19 MiB, 2 iterations, 1 lane (minimum).
+# OWASP Password Storage Cheat Sheet: Argon2id, 19 MiB, 2 iterations, 1 lane is the minimum;
+# one more iteration here (a hash made with fewer is rehashed at the next sign-in).
 _HASHER = PasswordHasher(time_cost=3, memory_cost=19 * 1024, parallelism=1, type=Type.ID)
 
 

@@ -16,7 +16,7 @@ from outcomes import audit
 from outcomes.access import mfa, staff_sessions
 from outcomes.access.passwords import check_password_rules, hash_password, verify_password
 from outcomes.config import Settings
-from outcomes.errors import IntegrityProblem, NotFound, ValidationProblem
+from outcomes.errors import AccessDenied, IntegrityProblem, NotFound, ValidationProblem
 from outcomes.store.tables import Programme, StaffProgrammeScope, StaffUser, utcnow
 from outcomes.vocab import ROLES
 
@@ -56,12 +56,14 @@ def create_staff_user(
     actor: str,
     display_name: str | None = None,
     programme_codes: list[str] | None = None,
+    all_programmes: bool = False,
     must_change_password: bool = True,
     is_demo: bool = False,
-    all_programmes: bool = False,
 ) -> StaffUser:
-    """Create a staff account (password None: single sign-on only), optionally scoped.
+    """Create a staff account (password None: single sign-on only) with its programme scope.
 
+    A manager sees the ``programme_codes`` named, or every programme with ``all_programmes``;
+    with neither, nothing until an administrator assigns programmes (fail closed).
     A password typed by an administrator is temporary by default (``must_change_password``):
     it works for one sign-in, which may only choose the user's own password. ``is_demo``
     marks a demo account (``outcomes.demo.staff_accounts``), which works only in demo mode.
@@ -93,8 +95,14 @@ def create_staff_user(
         object_id=user.id,
         detail={"role": stored_role, "demo": True} if is_demo else {"role": stored_role},
     )
-    if programme_codes and user.id is not None:
-        set_programme_scope(session, user_id=user.id, programme_codes=programme_codes, actor=actor)
+    if (programme_codes or all_programmes) and user.id is not None:
+        set_programme_scope(
+            session,
+            user_id=user.id,
+            programme_codes=programme_codes or [],
+            all_programmes=all_programmes,
+            actor=actor,
+        )
     return user
 
 
@@ -137,7 +145,7 @@ def staff_frame(session: Session) -> pd.DataFrame:
                 "role": u.role,
                 "active": u.active,
                 "locked until": u.locked_until,
-                "programmes": ", ".join(sorted(scopes.get(u.id or 0, []))) or "all",
+                "programmes": _scope_label(u, scopes.get(u.id or 0, [])),
                 "last sign-in": u.last_signin_at,
             }
             for u in users
@@ -153,6 +161,13 @@ def staff_frame(session: Session) -> pd.DataFrame:
             "last sign-in",
         ],
     )
+
+
+def _scope_label(user: StaffUser, codes: list[str]) -> str:
+    """What a user's programme scope is, in the users table."""
+    if user.role != "manager" or user.all_programmes:
+        return "all"
+    return ", ".join(sorted(codes)) or "none"
 
 
 def change_role(session: Session, *, user_id: int, role: str, actor: str) -> StaffUser:
@@ -207,11 +222,21 @@ def unlock(session: Session, *, user_id: int, actor: str) -> StaffUser:
 
 
 def set_programme_scope(
-    session: Session, *, user_id: int, programme_codes: list[str], actor: str
+    session: Session,
+    *,
+    user_id: int,
+    programme_codes: list[str],
+    actor: str,
+    all_programmes: bool = False,
 ) -> set[int]:
-    """Limit a manager to the named programmes (empty: every programme); audited."""
+    """Limit a manager to the named programmes, or give them every one; audited.
+
+    Naming no programme without ``all_programmes`` leaves the manager seeing nothing.
+    """
     user = _user(session, user_id)
     codes = sorted({c.strip() for c in programme_codes if c.strip()})
+    if codes and all_programmes:
+        raise ValidationProblem("Choose either all programmes or named programmes, not both.")
     programmes = session.exec(select(Programme).where(col(Programme.code).in_(codes))).all()
     missing = set(codes) - {p.code for p in programmes}
     if missing:
@@ -224,13 +249,15 @@ def set_programme_scope(
     ids = {p.id for p in programmes if p.id is not None}
     for programme_id in sorted(ids):
         session.add(StaffProgrammeScope(user_id=user_id, programme_id=programme_id))
+    user.all_programmes = all_programmes
+    session.add(user)
     audit.record(
         session,
         actor=actor,
         action="staff.scope_changed",
         object_type="staff_user",
         object_id=user.id,
-        detail={"programmes": sorted(ids)},
+        detail={"programmes": sorted(ids), "all_programmes": all_programmes},
     )
     return ids
 
@@ -238,18 +265,20 @@ def set_programme_scope(
 def programme_scope(session: Session, user_id: int) -> set[int] | None:
     """The programme ids a staff user may see; None means every programme.
 
-    Administrators and reviewers see every programme; a manager with scope rows sees only
-    those programmes; an unknown or inactive user sees none.
+    Administrators and reviewers see every programme; a manager sees every programme only
+    with the explicit ``all_programmes`` flag, else exactly their scope rows, so a manager
+    with neither (never assigned, or whose programmes were deleted) sees none. An unknown
+    or inactive user sees none.
     """
     user = session.get(StaffUser, user_id)
     if user is None or not user.active:
         return set()
-    if user.role != "manager":
+    if user.role != "manager" or user.all_programmes:
         return None
     ids = session.exec(
         select(StaffProgrammeScope.programme_id).where(StaffProgrammeScope.user_id == user_id)
     ).all()
-    return set(ids) or None
+    return set(ids)
 
 
 def programme_choices(session: Session) -> list[str]:
@@ -257,11 +286,26 @@ def programme_choices(session: Session) -> list[str]:
     return list(session.exec(select(Programme.code).order_by(col(Programme.code))).all())
 
 
+NO_PROGRAMMES = "You are not assigned to any programme; ask an administrator."
+
+
 def viewer_scope(session: Session, role: str, user_id: int | None) -> set[int] | None:
-    """The programmes a viewer may see: a manager's scope, everything (None) for others."""
+    """The programmes a viewer may see: everything (None) for administrators and reviewers,
+    a manager's scope, nothing for anyone else or a manager without a user id (fail closed).
+    """
+    if role in ("admin", "reviewer"):
+        return None
     if role == "manager" and user_id is not None:
         return programme_scope(session, user_id)
-    return None
+    return set()
+
+
+def assigned_scope(session: Session, role: str, user_id: int | None) -> set[int] | None:
+    """``viewer_scope``, or ``AccessDenied`` with one sentence when it is empty."""
+    scope = viewer_scope(session, role, user_id)
+    if scope is not None and not scope:
+        raise AccessDenied(NO_PROGRAMMES)
+    return scope
 
 
 # --- passwords, sessions and the second factor ---------------------------------------------
@@ -289,16 +333,8 @@ def reset_password(
     user.failed_signins = 0
     user.locked_until = None
     session.add(user)
-    ended = staff_sessions.end_user_sessions(
-        session, user_id=user_id, reason="password_reset", at=at
-    )
-    audit.record(
-        session,
-        actor=actor,
-        action="staff.password_reset",
-        object_type="staff_user",
-        object_id=user_id,
-        detail={"sessions_ended": ended},
+    staff_sessions.end_sessions_audited(
+        session, user_id=user_id, reason="password_reset", actor=actor, at=at
     )
     return temporary
 
@@ -338,18 +374,14 @@ def change_password(
     user.must_change_password = False
     user.password_changed_at = at
     session.add(user)
-    ended = staff_sessions.end_user_sessions(
-        session, user_id=user_id, reason="password_changed", at=at, except_token=keep_token
-    )
-    audit.record(
+    return staff_sessions.end_sessions_audited(
         session,
+        user_id=user_id,
+        reason="password_changed",
         actor=audit.staff_actor(user_id),
-        action="staff.password_changed",
-        object_type="staff_user",
-        object_id=user_id,
-        detail={"other_sessions_ended": ended},
+        at=at,
+        except_token=keep_token,
     )
-    return ended
 
 
 def reset_second_factor(
@@ -359,16 +391,8 @@ def reset_second_factor(
     user = _user(session, user_id)
     _not_oneself(actor, user_id, "reset your own second factor")
     mfa.clear_second_factor(session, user)
-    ended = staff_sessions.end_user_sessions(
-        session, user_id=user_id, reason="second_factor_reset", at=at or utcnow()
-    )
-    audit.record(
-        session,
-        actor=actor,
-        action="staff.second_factor_reset",
-        object_type="staff_user",
-        object_id=user_id,
-        detail={"sessions_ended": ended},
+    staff_sessions.end_sessions_audited(
+        session, user_id=user_id, reason="second_factor_reset", actor=actor, at=at or utcnow()
     )
     return user
 

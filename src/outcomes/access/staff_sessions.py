@@ -115,20 +115,52 @@ def end_user_sessions(
     return ended
 
 
+# An account change that signs its user out → the audit action recording it and the detail
+# key holding how many sessions it ended (kept as first written: the trail is append-only).
+AUDITED_ENDINGS = {
+    "ended_by_admin": ("staff.sessions_ended", "sessions"),
+    "password_reset": ("staff.password_reset", "sessions_ended"),
+    "password_changed": ("staff.password_changed", "other_sessions_ended"),
+    "second_factor_reset": ("staff.second_factor_reset", "sessions_ended"),
+}
+
+
+def end_sessions_audited(
+    session: Session,
+    *,
+    user_id: int,
+    reason: str,
+    actor: str,
+    at: dt.datetime,
+    except_token: str | None = None,
+) -> int:
+    """End ``user_id``'s open sessions (but ``except_token``'s) for ``reason``; audited.
+
+    ``reason`` is one of ``AUDITED_ENDINGS``: the event names the change and counts the
+    sessions it ended. Returns that count.
+    """
+    action, count_as = AUDITED_ENDINGS[reason]
+    ended = end_user_sessions(
+        session, user_id=user_id, reason=reason, at=at, except_token=except_token
+    )
+    audit.record(
+        session,
+        actor=actor,
+        action=action,
+        object_type="staff_user",
+        object_id=user_id,
+        detail={count_as: ended},
+    )
+    return ended
+
+
 def end_sessions_by_admin(session: Session, *, user_id: int, actor: str, at: dt.datetime) -> int:
     """An administrator signs ``user_id`` out everywhere; audited with the count."""
     if session.get(StaffUser, user_id) is None:
         raise NotFound(f"There is no staff user with id {user_id}.")
-    ended = end_user_sessions(session, user_id=user_id, reason="ended_by_admin", at=at)
-    audit.record(
-        session,
-        actor=actor,
-        action="staff.sessions_ended",
-        object_type="staff_user",
-        object_id=user_id,
-        detail={"sessions": ended},
+    return end_sessions_audited(
+        session, user_id=user_id, reason="ended_by_admin", actor=actor, at=at
     )
-    return ended
 
 
 def last_ended_at(session: Session, user_id: int) -> dt.datetime | None:

@@ -40,7 +40,7 @@ from outcomes.analysis.propensity import (
     fit_propensity,
     glm_influence,
 )
-from outcomes.errors import AnalysisRefused
+from outcomes.errors import AnalysisRefused, literal
 
 Method = Literal["naive", "regression", "ipw", "aipw"]
 Estimand = Literal["att", "ate"]
@@ -135,8 +135,9 @@ def _treatment_indicator(series: pd.Series, name: str) -> NDArray[np.bool_]:
     n_missing = int(series.isna().sum())
     if n_missing:
         raise AnalysisRefused(
-            f"The treatment column '{name}' is missing for {n_missing} rows; every row must be "
-            "marked as holder (1) or comparison (0)."
+            f"The treatment column '{literal(name)}' is missing for {{n_missing}} rows; every "
+            "row must be marked as holder (1) or comparison (0).",
+            n_missing=n_missing,
         )
     values = set(pd.unique(series).tolist())
     if not values <= {0, 1}:  # True == 1 and False == 0
@@ -161,9 +162,12 @@ def _outcome_kind(values: NDArray[np.float64], kind: OutcomeKind | None) -> Outc
 def _check_group_sizes(treated: NDArray[np.bool_], min_group: int, context: str) -> None:
     n_treated, n_control = int(treated.sum()), int((~treated).sum())
     if min(n_treated, n_control) < min_group:
+        where = f" {literal(context)}" if context else ""
         raise AnalysisRefused(
-            f"Too few graduates to compare {context}: {n_treated} holders and {n_control} in "
-            f"the comparison group (each group needs at least {min_group})."
+            f"Too few graduates to compare{where}: {{holders}} holders and {{comparison}} in "
+            f"the comparison group (each group needs at least {min_group}).",
+            holders=n_treated,
+            comparison=n_control,
         )
 
 

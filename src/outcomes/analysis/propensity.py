@@ -22,7 +22,7 @@ from statsmodels.tools.sm_exceptions import (
     PerfectSeparationWarning,
 )
 
-from outcomes.errors import AnalysisRefused
+from outcomes.errors import AnalysisRefused, literal
 
 FloatArray = NDArray[np.float64]
 
@@ -91,8 +91,10 @@ def build_design(frame: pd.DataFrame, covariates: Sequence[str]) -> CovariateDes
         n_missing = int(series.isna().sum())
         if n_missing:
             raise AnalysisRefused(
-                f"The covariate '{column}' is missing for {n_missing} of {len(series)} rows; "
-                "fill or exclude them explicitly before comparing."
+                f"The covariate '{literal(column)}' is missing for {{n_missing}} of {{n_rows}} "
+                "rows; fill or exclude them explicitly before comparing.",
+                n_missing=n_missing,
+                n_rows=len(series),
             )
         if _is_categorical(series):
             # factorize once (sorted levels) instead of comparing strings per level: this is

@@ -17,7 +17,7 @@ from scipy import stats
 from statsmodels.duration.hazard_regression import PHReg
 from statsmodels.duration.survfunc import SurvfuncRight, survdiff
 
-from outcomes.errors import AnalysisRefused
+from outcomes.errors import AnalysisRefused, literal
 
 FloatArray = NDArray[np.float64]
 Z_95 = float(stats.norm.ppf(0.975))
@@ -110,8 +110,9 @@ def _duration_data(
     n_missing = int(data.isna().any(axis=1).sum())
     if n_missing:
         raise AnalysisRefused(
-            f"{n_missing} rows have a missing value in {', '.join(columns)}; record them as "
-            "censored or exclude them explicitly."
+            f"{{n_missing}} rows have a missing value in {literal(', '.join(columns))}; record "
+            "them as censored or exclude them explicitly.",
+            n_missing=n_missing,
         )
     if not data[event].isin([0, 1]).all():
         raise AnalysisRefused(f"The event column '{event}' must hold only 0 and 1.")

@@ -20,7 +20,7 @@ from statsmodels.stats.proportion import (
 )
 
 from outcomes.analysis.multiple import adjust_p_values
-from outcomes.errors import AnalysisRefused
+from outcomes.errors import AnalysisRefused, literal
 
 Z_95 = float(stats.norm.ppf(0.975))
 MIN_CLUSTERS = 5
@@ -140,7 +140,9 @@ def pre_post(frame: pd.DataFrame, baseline: str, follow_up: str) -> PrePostResul
     incomplete = int(frame[[baseline, follow_up]].notna().any(axis=1).sum()) - n
     if n < 2:
         raise AnalysisRefused(
-            f"Only {n} graduates have both '{baseline}' and '{follow_up}', too few to compare."
+            f"Only {{n}} graduates have both '{literal(baseline)}' and '{literal(follow_up)}', "
+            "too few to compare.",
+            n=n,
         )
     before = pairs[baseline].to_numpy(dtype=np.float64)
     after = pairs[follow_up].to_numpy(dtype=np.float64)

@@ -81,7 +81,9 @@ def attrition_table(
     if n1 == 0 or n0 == 0:
         raise AnalysisRefused(
             "Respondents cannot be compared with non-respondents because one of the two groups "
-            f"is empty ({n1} respondents, {n0} non-respondents)."
+            "is empty ({respondents} respondents, {non_respondents} non-respondents).",
+            respondents=n1,
+            non_respondents=n0,
         )
     records: list[dict[str, object]] = []
     for variable in categorical:

@@ -140,6 +140,16 @@ def _read_password(password_stdin: bool) -> str:
     return str(first)
 
 
+# A manager's programme scope, for ``users add`` and ``users scope``.
+ProgrammeOption = Annotated[
+    list[str] | None,
+    typer.Option("--programme", help="A programme code a manager may see (repeatable)."),
+]
+AllProgrammesOption = Annotated[
+    bool, typer.Option("--all-programmes", help="The manager sees every programme.")
+]
+
+
 @users_app.command("add")
 def users_add(
     email: Annotated[str, typer.Argument(help="The person's e-mail address (their sign-in).")],
@@ -151,10 +161,14 @@ def users_add(
     sso_only: Annotated[
         bool, typer.Option("--sso-only", help="No password: the person signs in with SSO.")
     ] = False,
+    programme: ProgrammeOption = None,
+    all_programmes: AllProgrammesOption = False,
 ) -> None:
     """Create a staff account (asks for the password twice, without echo).
 
     The password is temporary: it works for one sign-in, which must choose the person's own.
+    A manager sees only the programmes named with ``--programme``, or every programme with
+    ``--all-programmes``; with neither, nothing until programmes are assigned.
     """
     from outcomes import audit
     from outcomes.access.passwords import check_password_rules
@@ -176,8 +190,39 @@ def users_add(
             password=password,
             actor=audit.cli_actor(),
             display_name=name,
+            programme_codes=programme,
+            all_programmes=all_programmes,
         )
     typer.echo(f"Created {stored_role} {address} (id {user.id}).")  # only once committed
+
+
+@users_app.command("scope")
+def users_scope(
+    email: Annotated[str, typer.Argument(help="The manager's e-mail address.")],
+    programme: ProgrammeOption = None,
+    all_programmes: AllProgrammesOption = False,
+) -> None:
+    """Set the programmes a manager sees (neither option: none, until assigned again)."""
+    from outcomes import audit
+    from outcomes.access.staff import set_programme_scope, user_by_email
+    from outcomes.store.engine import session_scope
+    from outcomes.store.migrate import check_current
+
+    engine = _engine()
+    check_current(engine)
+    with session_scope(engine) as session:
+        user = user_by_email(session, email)
+        assert user.id is not None
+        set_programme_scope(
+            session,
+            user_id=user.id,
+            programme_codes=programme or [],
+            all_programmes=all_programmes,
+            actor=audit.cli_actor(),
+        )
+        address = user.email
+    shown = "every programme" if all_programmes else (", ".join(sorted(programme or [])) or "none")
+    typer.echo(f"{address} now sees: {shown}.")  # only once committed
 
 
 def _user_action(email: str, action: str) -> str:

@@ -1,8 +1,10 @@
 """The impact dashboard as one service call: every section computed, or refused with a reason.
 
-Managers and administrators see the metrics as computed; reviewers see them only after
-``impact.publishable_metrics`` (disclosure control). A section that cannot be computed
-defensibly carries the analysis layer's one-sentence refusal instead of a number.
+Every count, average, rate and refusal the dashboard shows passes through the viewer's
+:class:`~outcomes.analysis.publication.Publication`: exact for managers and administrators
+(their own programmes), rounded and withheld under the disclosure policy for reviewers. A
+section that cannot be computed defensibly carries the analysis layer's one-sentence refusal,
+worded by the same publication, instead of a number.
 """
 
 from __future__ import annotations
@@ -14,11 +16,13 @@ import numpy as np
 import pandas as pd
 from sqlmodel import Session
 
-from outcomes.access.staff import viewer_scope
+from outcomes.access.staff import assigned_scope
 from outcomes.analysis.compare import ComparisonResult
-from outcomes.analysis.disclosure import DisclosurePolicy, suppress_small_cells
+from outcomes.analysis.disclosure import DisclosurePolicy
+from outcomes.analysis.publication import Publication
 from outcomes.analysis.survival import KaplanMeierResult, kaplan_meier
 from outcomes.analysis.trends import rate_by_cohort
+from outcomes.analysis.weighting import AttritionTable
 from outcomes.config import Settings
 from outcomes.errors import NotFound, OutcomesError
 from outcomes.impact.service import (
@@ -28,7 +32,6 @@ from outcomes.impact.service import (
     nonresponse_report,
     prepare_comparison_frame,
     programme_differences,
-    publishable_metrics,
 )
 from outcomes.store import queries
 
@@ -58,7 +61,7 @@ class Section(Generic[T]):
 
 @dataclass(frozen=True)
 class NonResponseView:
-    """Non-response as the dashboard shows it (suppressed for reviewers)."""
+    """Non-response as the dashboard shows it (through the viewer's publication)."""
 
     summary: str
     attrition: pd.DataFrame
@@ -72,7 +75,6 @@ class Dashboard:
     wave_months: int
     programme: str | None
     programmes: tuple[str, ...]
-    suppressed: bool
     metrics: Section[pd.DataFrame]
     disclosure_statement: str | None
     comparison: Section[ComparisonResult]
@@ -80,9 +82,24 @@ class Dashboard:
     time_to_job: Section[KaplanMeierResult]
     nonresponse: Section[NonResponseView]
     programme_pairs: Section[pd.DataFrame]
+    publication: Publication  # how this viewer reads every figure below
     outcome_label: str = "employed full-time"
-    policy: DisclosurePolicy | None = None  # set for reviewers: what they see is suppressed
     response_rate_target: float = 0.6
+
+    def employment_rates(self) -> pd.DataFrame:
+        """Full-time employment rate per programme for the chart (withheld rates left out)."""
+        table = self.metrics.value
+        columns = ["programme", "estimate", "ci_low", "ci_high"]
+        if table is None:
+            return pd.DataFrame(columns=columns)
+        rates = table[table["metric"] == "fulltime_employment_rate"]
+        if "rate_estimate" in rates.columns:
+            rates = rates.rename(
+                columns={"rate_estimate": "estimate", "rate_ci_low": "ci_low",
+                         "rate_ci_high": "ci_high"}
+            )  # fmt: skip
+        rates = rates[columns].dropna(subset=["estimate"])
+        return rates.astype({"estimate": "float64", "ci_low": "float64", "ci_high": "float64"})
 
     def below_target(self) -> list[str]:
         """Programmes whose response rate is below the target (domain.md section 4)."""
@@ -109,22 +126,16 @@ class Dashboard:
         result = self.comparison.value
         if result is None or result.overlap is None:
             return "No propensity model was fitted, so overlap was not assessed."
-        o = result.overlap
+        o, n = result.overlap, self.publication.count_text
         return (
             f"Propensity scores range {o.propensity_min_treated:.2f}–"
             f"{o.propensity_max_treated:.2f} among holders and {o.propensity_min_control:.2f}–"
             f"{o.propensity_max_control:.2f} among non-completers; "
-            f"{o.n_outside_common_support} graduates fall outside the common support and "
-            f"{o.n_trimmed} were trimmed. Weighted, the {self._n(result.n_control)} "
-            f"non-completers count as {self._n(o.effective_n_control)} (Kish effective sample "
+            f"{n(o.n_outside_common_support)} graduates fall outside the common support and "
+            f"{n(o.n_trimmed)} were trimmed. Weighted, the {n(result.n_control)} "
+            f"non-completers count as {n(o.effective_n_control)} (Kish effective sample "
             "size)."
         )
-
-    def _n(self, count: float) -> str:
-        """A count as this viewer may see it (rounded for reviewers)."""
-        if self.policy is None:
-            return f"{count:.0f}"
-        return f"{int(self.policy.round_count(np.array([count]))[0])} (rounded)"
 
     def median_lines(self) -> list[str]:
         """Median time to first job per group, in words; withheld for small groups."""
@@ -132,13 +143,14 @@ class Dashboard:
         if result is None:
             return []
         lines = []
+        n = self.publication.count_text
         for curve in result.curves:
-            if self.policy is not None and curve.n <= self.policy.max_n_hiding_average:
-                lines.append(f"{curve.group}: withheld (fewer than 8 graduates).")
+            if not self.publication.shows_average(curve.n):
+                lines.append(f"{curve.group}: median withheld (too few graduates to publish it).")
             elif not np.isfinite(curve.median):
                 lines.append(
                     f"{curve.group}: median not reached (fewer than half found a job in the "
-                    f"period), n = {self._n(curve.n)}"
+                    f"period), n = {n(curve.n)}"
                 )
             else:
                 high = (
@@ -148,21 +160,28 @@ class Dashboard:
                 )
                 lines.append(
                     f"{curve.group}: median {curve.median:.1f} months (95% CI "
-                    f"{curve.median_low:.1f} to {high}), n = {self._n(curve.n)}"
+                    f"{curve.median_low:.1f} to {high}), n = {n(curve.n)}"
                 )
         return lines
 
     def survival_frame(self) -> pd.DataFrame:
-        """Kaplan–Meier curves for the chart (numbers at risk rounded for reviewers)."""
+        """Kaplan–Meier curves for the chart, through the viewer's publication.
+
+        A curve's points are shares of its group: withheld where the group is below the
+        percentage base, and where the number at risk is withheld (the step would reveal
+        it); numbers at risk are counts.
+        """
         result = self.time_to_job.value
         if result is None:
             return pd.DataFrame()
         frame = result.to_frame()
-        if self.policy is not None:
-            small = {c.group for c in result.curves if c.n <= self.policy.max_n_hiding_average}
-            frame = frame[~frame["group"].isin(small)].copy()
-            frame["at_risk"] = self.policy.round_count(frame["at_risk"].to_numpy(float))
-        return frame
+        sizes = {curve.group: curve.n for curve in result.curves}
+        frame["n"] = frame["group"].map(sizes).astype("float64")
+        shares = ("survival", "lower", "upper", "employed", "employed_lower", "employed_upper")
+        published = self.publication.table(
+            frame, counts=("at_risk", "n"), rates=dict.fromkeys(shares, ("at_risk", "n"))
+        )
+        return published[published["survival"].notna()].reset_index(drop=True)
 
     def headline(self) -> str | None:
         """The comparison as a sentence a manager can act on."""
@@ -185,16 +204,16 @@ class Dashboard:
             f"{WAVES.get(self.wave_months, '').lower()} than comparable non-completers "
             f"(95% CI {result.ci_low * 100:+.1f} to {result.ci_high * 100:+.1f}; "
             f"{result.method.upper()}, {result.estimand.upper()}; "
-            f"n = {self._n(result.n_treated)} holders, {self._n(result.n_control)} "
-            "non-completers)."
+            f"n = {self.publication.count_text(result.n_treated)} holders, "
+            f"{self.publication.count_text(result.n_control)} non-completers)."
         )
 
 
-def _section(compute: Any, *args: Any, **kwargs: Any) -> Section[Any]:
+def _section(publication: Publication, compute: Any, *args: Any, **kwargs: Any) -> Section[Any]:
     try:
         return Section(compute(*args, **kwargs))
     except OutcomesError as exc:
-        return Section(None, str(exc))
+        return Section(None, publication.refusal(exc))
 
 
 def _trend(
@@ -202,7 +221,7 @@ def _trend(
     settings: Settings,
     programme: str,
     wave: int,
-    policy: DisclosurePolicy | None,
+    publication: Publication,
 ) -> pd.DataFrame:
     frame = queries.analysis_frame(
         session=session, wave_months=wave, programme_codes=[programme], treated=True
@@ -213,14 +232,11 @@ def _trend(
     table = rate_by_cohort(prepared, "employed_full_time", "cohort").to_frame()
     if table.empty:
         raise NotFound(f"No holder of {programme} has a known activity at {wave} months yet.")
-    if policy is None:
-        return table
-    return suppress_small_cells(
+    return publication.table(
         table,
-        policy,
         counts=("n", "successes"),
         rates=dict.fromkeys(("rate", "ci_low", "ci_high"), ("successes", "n")),
-    ).published
+    )
 
 
 def _time_to_job(session: Session, programme: str, wave: int) -> KaplanMeierResult:
@@ -233,44 +249,63 @@ def _time_to_job(session: Session, programme: str, wave: int) -> KaplanMeierResu
     return kaplan_meier(known, "duration", "event", "group")
 
 
+RATE_COLUMNS = (
+    "unweighted",
+    "unweighted_low",
+    "unweighted_high",
+    "weighted",
+    "weighted_low",
+    "weighted_high",
+    "design_effect",  # n over effective n: with both published it would give n back
+)
+
+
+def _attrition(attrition: AttritionTable, publication: Publication) -> pd.DataFrame:
+    """Respondents vs non-respondents, each share or mean on its group's size."""
+    table = attrition.to_frame()
+    level = table["level"] != "mean"
+    sizes = {"respondents": attrition.n_respondents, "non_respondents": attrition.n_non_respondents}
+    for group, size in sizes.items():
+        table[f"{group}_n"] = (table[group] * size).round().where(level)  # people at the level
+        table[f"{group}_base"] = float(size)
+    table["smaller_base"] = float(min(sizes.values()))
+    return publication.table(
+        table,
+        counts=(*(f"{g}_{part}" for g in sizes for part in ("n", "base")), "smaller_base"),
+        rates={
+            "respondents": ("respondents_n", "respondents_base"),
+            "non_respondents": ("non_respondents_n", "non_respondents_base"),
+            "std_difference": "smaller_base",
+        },
+    )
+
+
 def _nonresponse(
     session: Session,
     settings: Settings,
     wave: int,
     scope: set[int] | None,
-    policy: DisclosurePolicy | None,
+    publication: Publication,
 ) -> NonResponseView:
     report = nonresponse_report(session, settings, wave_months=wave, programme_ids=scope)
-    raking = report.raking
-    summary = (
-        f"{report.attrition.n_respondents} respondents and "
-        f"{report.attrition.n_non_respondents} non-respondents. Respondents were raked to the "
-        f"invited population's {', '.join(report.margins)}: design effect "
-        f"{raking.design_effect:.3f}, effective n {raking.effective_n:.0f}."
+    raking, n = report.raking, publication.count_text
+    respondents = report.attrition.n_respondents
+    design = (
+        f"design effect {raking.design_effect:.3f}, effective n {n(raking.effective_n)}"
+        if publication.shows_rate(respondents)
+        else "design effect withheld (too few respondents to publish it)"
     )
-    rates = report.rates
-    if policy is not None:
-        rates = suppress_small_cells(
-            rates,
-            policy,
-            counts=("n", "successes", "effective_n"),
-            rates={
-                column: "n"
-                for column in (
-                    "unweighted",
-                    "unweighted_low",
-                    "unweighted_high",
-                    "weighted",
-                    "weighted_low",
-                    "weighted_high",
-                )
-            },
-        ).published
-        summary = (
-            f"Respondents were raked to the invited population's {', '.join(report.margins)}; "
-            f"design effect {raking.design_effect:.3f}."
-        )
-    return NonResponseView(summary, report.attrition.to_frame(), rates)
+    summary = (
+        f"{n(respondents)} respondents and {n(report.attrition.n_non_respondents)} "
+        f"non-respondents. Respondents were raked to the invited population's "
+        f"{', '.join(report.margins)}: {design}."
+    )
+    rates = publication.table(
+        report.rates,
+        counts=("n", "successes", "effective_n"),
+        rates=dict.fromkeys(RATE_COLUMNS, "n"),
+    )
+    return NonResponseView(summary, _attrition(report.attrition, publication), rates)
 
 
 def _pairs(
@@ -278,21 +313,23 @@ def _pairs(
     settings: Settings,
     wave: int,
     scope: set[int] | None,
-    policy: DisclosurePolicy | None,
+    publication: Publication,
 ) -> pd.DataFrame:
     table = programme_differences(
         session, settings, wave_months=wave, programme_ids=scope
     ).to_frame()
-    if policy is not None:
-        rate_columns = ("rate_first", "rate_second", "difference", "ci_low", "ci_high")
-        table["smaller_n"] = table[["n_first", "n_second"]].min(axis=1)
-        table = suppress_small_cells(
-            table,
-            policy,
-            counts=("n_first", "n_second", "smaller_n"),
-            rates=dict.fromkeys(rate_columns, "smaller_n"),
-        ).published
-    return table
+    rate_columns = ("rate_first", "rate_second", "difference", "ci_low", "ci_high")
+    table["smaller_n"] = table[["n_first", "n_second"]].min(axis=1)
+    return publication.table(
+        table,
+        counts=("n_first", "n_second", "smaller_n"),
+        rates=dict.fromkeys(rate_columns, "smaller_n"),
+    )
+
+
+def publication_for(role: str, settings: Settings) -> Publication:
+    """How a viewer with ``role`` reads figures (``analysis.publication.EXACT_COUNT_ROLES``)."""
+    return Publication.for_role(role, DisclosurePolicy.from_settings(settings))
 
 
 def build_dashboard(
@@ -306,11 +343,15 @@ def build_dashboard(
     outcome: str = "employed_full_time",
     method: str = "aipw",
 ) -> Dashboard:
-    """Compute the dashboard for a viewer: their programmes, one wave, one programme."""
-    scope = viewer_scope(session, role, user_id)
+    """Compute the dashboard for a viewer: their programmes, one wave, one programme.
+
+    A manager assigned to no programme gets ``AccessDenied`` (one sentence), not an empty
+    dashboard.
+    """
+    scope = assigned_scope(session, role, user_id)
+    publication = publication_for(role, settings)
     codes = queries.programme_codes(session=session, scope=scope)
     chosen = programme if programme in codes else (codes[0] if codes else None)
-    suppressed = role == "reviewer"
     statement = None
     try:
         panel = metrics_from_database(
@@ -320,30 +361,18 @@ def build_dashboard(
             wave_months=wave_months,
             programme_ids=scope,
         )
-        if suppressed:
-            published = publishable_metrics(panel, DisclosurePolicy.from_settings(settings))
-            table, statement = published.published, published.statement()
-        else:
-            table = panel.to_frame()
+        table, statement = publication.metrics(panel.to_frame())
         metrics: Section[pd.DataFrame] = Section(table)
     except OutcomesError as exc:
-        metrics = Section(None, str(exc))
+        metrics = Section(None, publication.refusal(exc))
     if chosen is None:
-        none = "No programme is visible to you."
+        none: Section[Any] = Section(None, "No programme is visible to you.")
         return Dashboard(
-            wave_months,
-            None,
-            codes,
-            suppressed,
-            metrics,
-            statement,
-            Section(None, none),
-            Section(None, none),
-            Section(None, none),
-            Section(None, none),
-            Section(None, none),
-        )
+            wave_months, None, codes, metrics, statement, none, none, none, none, none,
+            publication=publication,
+        )  # fmt: skip
     comparison: Section[ComparisonResult] = _section(
+        publication,
         comparison_from_database,
         session,
         settings,
@@ -352,18 +381,22 @@ def build_dashboard(
         outcome=outcome,
         method=method,
     )
-    policy = DisclosurePolicy.from_settings(settings) if suppressed else None
-    trend: Section[pd.DataFrame] = _section(_trend, session, settings, chosen, wave_months, policy)
-    survival: Section[KaplanMeierResult] = _section(_time_to_job, session, chosen, wave_months)
-    nonresponse: Section[NonResponseView] = _section(
-        _nonresponse, session, settings, wave_months, scope, policy
+    trend: Section[pd.DataFrame] = _section(
+        publication, _trend, session, settings, chosen, wave_months, publication
     )
-    pairs: Section[pd.DataFrame] = _section(_pairs, session, settings, wave_months, scope, policy)
+    survival: Section[KaplanMeierResult] = _section(
+        publication, _time_to_job, session, chosen, wave_months
+    )
+    nonresponse: Section[NonResponseView] = _section(
+        publication, _nonresponse, session, settings, wave_months, scope, publication
+    )
+    pairs: Section[pd.DataFrame] = _section(
+        publication, _pairs, session, settings, wave_months, scope, publication
+    )
     return Dashboard(
         wave_months,
         chosen,
         codes,
-        suppressed,
         metrics,
         statement,
         comparison,
@@ -372,6 +405,6 @@ def build_dashboard(
         nonresponse,
         pairs,
         outcome_label=OUTCOMES.get(outcome, outcome).split(" (")[0],
-        policy=policy,
+        publication=publication,
         response_rate_target=settings.response_rate_target,
     )

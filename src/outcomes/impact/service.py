@@ -8,20 +8,21 @@ frame travel to Python, and the analysis layer never sees names or e-mails.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from sqlmodel import Session
 
 from outcomes.analysis.compare import ComparisonResult, compare_groups
-from outcomes.analysis.disclosure import DisclosurePolicy, DisclosureResult, suppress_small_cells
+from outcomes.analysis.disclosure import DisclosurePolicy, DisclosureResult
 from outcomes.analysis.metrics import (
     MetricsPanel,
     eligible_salaries,
     fulltime_mask,
     metrics_from_counts,
 )
+from outcomes.analysis.publication import publishable_metrics_table
 from outcomes.analysis.trends import ProgrammeComparisons, compare_programmes
 from outcomes.analysis.weighting import (
     AttritionTable,
@@ -176,48 +177,9 @@ def comparison_from_database(
     )
 
 
-RATE_UNITS = ("proportion", "NPS points (-100 to 100)")
-
-
 def publishable_metrics(panel: MetricsPanel, policy: DisclosurePolicy) -> DisclosureResult:
-    """The metrics panel as a reviewer may see it: through ``suppress_small_cells``.
-
-    Rates and NPS are withheld below the percentage base, and rates also wherever their
-    numerator is withheld (rate × base would reveal it); means and salary quantiles where n
-    is at most the averages threshold; counts are rounded; published rates are rounded to
-    whole percentages (NPS to whole points) so that a rounded count cannot be worked back
-    to its exact value.
-    """
-    table = panel.to_frame()
-    is_rate = table["unit"].isin(RATE_UNITS)
-    table["rate_estimate"] = table["estimate"].where(is_rate)
-    table["rate_ci_low"] = table["ci_low"].where(is_rate)
-    table["rate_ci_high"] = table["ci_high"].where(is_rate)
-    table["average_estimate"] = table["estimate"].where(~is_rate)
-    table["average_ci_low"] = table["ci_low"].where(~is_rate)
-    table["average_ci_high"] = table["ci_high"].where(~is_rate)
-    table["rate_base"] = table["n"].where(is_rate)
-    table["average_n"] = table["n"].where(~is_rate)
-    table = table.drop(columns=["estimate", "ci_low", "ci_high"])
-    rate_columns = ("rate_estimate", "rate_ci_low", "rate_ci_high")
-    result = suppress_small_cells(
-        table,
-        policy,
-        # The bases are copies of n: rounded like every other count, never published raw.
-        counts=("numerator", "denominator", "n", "rate_base", "average_n"),
-        rates=dict.fromkeys(rate_columns, ("numerator", "rate_base")),
-        averages=dict.fromkeys(
-            ("average_estimate", "average_ci_low", "average_ci_high"), "average_n"
-        ),
-    )
-    published = result.published.copy()
-    whole_points = published["unit"] != "proportion"
-    for column in rate_columns:
-        values = published[column].astype("float64")
-        published[column] = values.where(whole_points, values.round(2)).where(
-            ~whole_points, values.round(0)
-        )
-    return replace(result, published=published)
+    """The metrics panel as a reviewer may see it (``analysis.publication``'s rules)."""
+    return publishable_metrics_table(panel.to_frame(), policy)
 
 
 # --- non-response and programme-vs-programme ------------------------------------------------

@@ -62,26 +62,58 @@ def _frame(
     )
 
 
-def overview_counts(*, session: Session) -> dict[str, int]:
-    """How many of each record the institution holds."""
-    tables = {
-        "programmes": Programme,
-        "learners": Learner,
-        "enrolments": Enrolment,
-        "credentials": Credential,
-        "survey waves": SurveyWave,
-        "invitations sent": Invitation,
-        "responses": Response,
-        "outcomes": Outcome,
-    }
-    sent = col(Invitation.sent_at).is_not(None)
+def overview_counts(*, session: Session, scope: set[int] | None) -> dict[str, int]:
+    """How many of each record the viewer's programmes hold (``scope`` None: the institution).
+
+    Under a scope, learners are those enrolled on a programme in it; invitations, responses
+    and outcomes follow their enrolment's programme; survey waves are those of a programme
+    in it or that invited one of its enrolments.
+    """
+    prog, learner, enr, cred = (
+        _table(Programme),
+        _table(Learner),
+        _table(Enrolment),
+        _table(Credential),
+    )
+    wave, inv, resp, out = _table(SurveyWave), _table(Invitation), _table(Response), _table(Outcome)
+    ids = sorted(scope) if scope is not None else None
+
+    def count(table: sa.Table, *where: sa.ColumnElement[bool]) -> int:
+        statement = sa.select(sa.func.count()).select_from(table).where(sa.true(), *where)
+        return int(session.execute(statement).scalar_one())
+
+    def enrolled(enrolment_id: sa.ColumnElement[Any]) -> list[sa.ColumnElement[bool]]:
+        # The record's enrolment is on a programme in scope (nothing extra when unscoped).
+        if ids is None:
+            return []
+        in_scope = sa.select(enr.c.id).where(enr.c.programme_id.in_(ids))
+        return [enrolment_id.in_(in_scope)]
+
+    def on_programme(programme_id: sa.ColumnElement[Any]) -> list[sa.ColumnElement[bool]]:
+        return [] if ids is None else [programme_id.in_(ids)]
+
+    waves, learners, responses = [], [], []
+    if ids is not None:
+        scoped_invitations = sa.select(inv.c.id, inv.c.wave_id).where(*enrolled(inv.c.enrolment_id))
+        waves.append(
+            sa.or_(
+                wave.c.programme_id.in_(ids),
+                wave.c.id.in_(scoped_invitations.with_only_columns(inv.c.wave_id)),
+            )
+        )
+        learners.append(
+            learner.c.id.in_(sa.select(enr.c.learner_id).where(enr.c.programme_id.in_(ids)))
+        )
+        responses.append(resp.c.invitation_id.in_(scoped_invitations.with_only_columns(inv.c.id)))
     return {
-        name: session.execute(
-            sa.select(sa.func.count())
-            .select_from(model)
-            .where(sent if model is Invitation else sa.true())
-        ).scalar_one()
-        for name, model in tables.items()
+        "programmes": count(prog, *on_programme(prog.c.id)),
+        "learners": count(learner, *learners),
+        "enrolments": count(enr, *on_programme(enr.c.programme_id)),
+        "credentials": count(cred, *on_programme(cred.c.programme_id)),
+        "survey waves": count(wave, *waves),
+        "invitations sent": count(inv, inv.c.sent_at.is_not(None), *enrolled(inv.c.enrolment_id)),
+        "responses": count(resp, *responses),
+        "outcomes": count(out, *enrolled(out.c.enrolment_id)),
     }
 
 
