@@ -14,22 +14,28 @@ import pandas as pd
 from sqlmodel import Session
 
 from outcomes import audit
+from outcomes.access import permissions
 from outcomes.access.auth import UNKNOWN_EMAIL
+from outcomes.errors import AccessDenied
 from outcomes.exports import frame_to_csv
 
-# Object types whose object ids only administrators see.
+# Object types whose object ids only the roles with "audit.unknown_email_digests" see.
 ADMIN_ONLY_OBJECT_IDS = frozenset({UNKNOWN_EMAIL})
 
 
 def hidden_object_ids(role: str) -> frozenset[str]:
     """The object types whose ids ``role`` does not see (every role but admin: fail closed)."""
-    return frozenset() if role == "admin" else ADMIN_ONLY_OBJECT_IDS
+    if permissions.can(role, "audit.unknown_email_digests"):
+        return frozenset()
+    return ADMIN_ONLY_OBJECT_IDS
 
 
 def audit_trail(
     session: Session, *, role: str, action: str | None = None, limit: int | None = 1000
 ) -> pd.DataFrame:
     """The newest audit events, newest first, as ``role`` may see them."""
+    if not permissions.can(role, "audit.read"):
+        raise AccessDenied("Only administrators and reviewers can read the audit trail.")
     return audit.audit_frame(
         session, limit=limit, action=action, hide_object_ids_of=hidden_object_ids(role)
     )

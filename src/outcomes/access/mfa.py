@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlmodel import Session, col, select
 
 from outcomes import audit
+from outcomes.access import permissions
 from outcomes.config import Settings, get_settings
 from outcomes.errors import NotFound, ValidationProblem
 from outcomes.keys import Purpose, labelled_hmac_hex, subkey
@@ -281,6 +282,8 @@ def required_for(user: StaffUser, *, via: str, settings: Settings | None = None)
     accounts in demo mode are exempt so that the demo can be opened without a phone.
     """
     settings = settings or get_settings()
-    if user.role != "admin" or via == "sso" or settings.admin_totp != "required":
+    if not permissions.can(user.role, "signin.second_factor") or via == "sso":
+        return False
+    if settings.admin_totp != "required":
         return False
     return not (user.is_demo and settings.demo)

@@ -1,6 +1,10 @@
-"""Who may open which page: one table, checked by the navigation and by every page itself.
+"""Who may do what: the one place that knows what each role may open, do and see.
 
-Pure (no Streamlit): the access-matrix test reads the same table the app uses.
+Pages (``PAGES``: the navigation and every page's guard read it), actions (``ACTIONS``:
+services and pages ask :func:`can` before acting or showing), and what a role sees of the
+institution (:func:`is_programme_scoped`, :func:`sees_whole_institution`) and of its figures
+(:func:`sees_exact_counts`). Nothing else compares role names. Pure (no Streamlit, no
+database): the access-matrix tests hold their own hand-written copies of these tables.
 """
 
 from __future__ import annotations
@@ -47,6 +51,73 @@ PAGES: tuple[PageSpec, ...] = (
         (*STAFF_ROLES, ACCOUNT_SETUP),
     ),
 )
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    """One thing a viewer may do or see beyond opening a page."""
+
+    key: str
+    meaning: str
+    audiences: tuple[str, ...]
+
+
+ACTIONS: tuple[ActionSpec, ...] = (
+    ActionSpec("programmes.edit", "create, edit and retire programmes", ("admin", "manager")),
+    ActionSpec("staff.manage", "add staff, change roles, scopes, locks", ("admin",)),
+    ActionSpec("audit.read", "read and export the audit trail", ("admin", "reviewer")),
+    ActionSpec(
+        "audit.unknown_email_digests",
+        "see the keyed digest of an unknown e-mail typed at sign-in",
+        ("admin",),
+    ),
+    ActionSpec("privacy.requests", "answer access, erasure and retention requests", ("admin",)),
+    ActionSpec("impact.read", "read the impact dashboard", STAFF_ROLES),
+    ActionSpec(
+        "figures.exact",
+        "read exact counts of the programmes in scope (others read them rounded and "
+        "small ones withheld)",
+        ("admin", "manager"),
+    ),
+    ActionSpec(
+        "signin.second_factor",
+        "must use a second factor when signing in by password (OUTCOMES_ADMIN_TOTP)",
+        ("admin",),
+    ),
+)
+
+# A manager sees the programmes an administrator assigned (or all, by the explicit flag);
+# these roles see the whole institution. Any other role sees nothing (fail closed).
+SCOPED_ROLES = ("manager",)
+WHOLE_INSTITUTION_ROLES = ("admin", "reviewer")
+
+
+def action(key: str) -> ActionSpec:
+    """The action with ``key``."""
+    for spec in ACTIONS:
+        if spec.key == key:
+            return spec
+    raise KeyError(key)
+
+
+def can(audience: str, key: str) -> bool:
+    """True when ``audience`` may do action ``key`` (an unknown action is a programming error)."""
+    return audience in action(key).audiences
+
+
+def is_programme_scoped(role: str) -> bool:
+    """True for roles limited to the programmes assigned to them."""
+    return role in SCOPED_ROLES
+
+
+def sees_whole_institution(role: str) -> bool:
+    """True for roles that see every programme without any assignment."""
+    return role in WHOLE_INSTITUTION_ROLES
+
+
+def sees_exact_counts(role: str) -> bool:
+    """True for roles that read exact counts; every other role reads them under control."""
+    return can(role, "figures.exact")
 
 
 def page(key: str) -> PageSpec:

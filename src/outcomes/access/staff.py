@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from outcomes import audit
-from outcomes.access import mfa, staff_sessions
+from outcomes.access import mfa, permissions, staff_sessions
 from outcomes.access.passwords import check_password_rules, hash_password, verify_password
 from outcomes.config import Settings
 from outcomes.errors import AccessDenied, IntegrityProblem, NotFound, ValidationProblem
@@ -165,7 +165,7 @@ def staff_frame(session: Session) -> pd.DataFrame:
 
 def _scope_label(user: StaffUser, codes: list[str]) -> str:
     """What a user's programme scope is, in the users table."""
-    if user.role != "manager" or user.all_programmes:
+    if not permissions.is_programme_scoped(user.role) or user.all_programmes:
         return "all"
     return ", ".join(sorted(codes)) or "none"
 
@@ -241,7 +241,7 @@ def set_programme_scope(
     missing = set(codes) - {p.code for p in programmes}
     if missing:
         raise NotFound(f"Unknown programme code(s): {', '.join(sorted(missing))}.")
-    if codes and user.role != "manager":
+    if codes and not permissions.is_programme_scoped(user.role):
         raise ValidationProblem("Only managers can be limited to named programmes.")
     session.execute(
         sa.delete(StaffProgrammeScope).where(col(StaffProgrammeScope.user_id) == user.id)
@@ -273,7 +273,11 @@ def programme_scope(session: Session, user_id: int) -> set[int] | None:
     user = session.get(StaffUser, user_id)
     if user is None or not user.active:
         return set()
-    if user.role != "manager" or user.all_programmes:
+    if permissions.sees_whole_institution(user.role):
+        return None
+    if not permissions.is_programme_scoped(user.role):
+        return set()  # a role that is neither: fail closed
+    if user.all_programmes:
         return None
     ids = session.exec(
         select(StaffProgrammeScope.programme_id).where(StaffProgrammeScope.user_id == user_id)
@@ -293,9 +297,9 @@ def viewer_scope(session: Session, role: str, user_id: int | None) -> set[int] |
     """The programmes a viewer may see: everything (None) for administrators and reviewers,
     a manager's scope, nothing for anyone else or a manager without a user id (fail closed).
     """
-    if role in ("admin", "reviewer"):
+    if permissions.sees_whole_institution(role):
         return None
-    if role == "manager" and user_id is not None:
+    if permissions.is_programme_scoped(role) and user_id is not None:
         return programme_scope(session, user_id)
     return set()
 

@@ -32,10 +32,6 @@ import pandas as pd
 from outcomes.analysis.disclosure import DisclosurePolicy, DisclosureResult, suppress_small_cells
 from outcomes.errors import OutcomesError
 
-# Roles that read exact counts of the programmes in their scope; every other role (the
-# reviewer, and any role added later until it is named here) reads them under the policy.
-EXACT_COUNT_ROLES: Final = ("admin", "manager")
-
 
 class Withheld(enum.Enum):
     """The marker of a figure that may not be published."""
@@ -66,9 +62,9 @@ class Publication:
         return cls(policy)
 
     @classmethod
-    def for_role(cls, role: str, policy: DisclosurePolicy) -> Publication:
-        """Exact for the roles in ``EXACT_COUNT_ROLES``, controlled by ``policy`` for others."""
-        return cls.exact() if role in EXACT_COUNT_ROLES else cls.controlled(policy)
+    def for_viewer(cls, *, exact: bool, policy: DisclosurePolicy) -> Publication:
+        """Exact when the viewer may read exact counts (``access.permissions``), else controlled."""
+        return cls.exact() if exact else cls.controlled(policy)
 
     @property
     def is_controlled(self) -> bool:

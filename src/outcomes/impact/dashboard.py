@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from sqlmodel import Session
 
+from outcomes.access import permissions
 from outcomes.access.staff import assigned_scope
 from outcomes.analysis.compare import ComparisonResult
 from outcomes.analysis.disclosure import DisclosurePolicy
@@ -328,8 +329,10 @@ def _pairs(
 
 
 def publication_for(role: str, settings: Settings) -> Publication:
-    """How a viewer with ``role`` reads figures (``analysis.publication.EXACT_COUNT_ROLES``)."""
-    return Publication.for_role(role, DisclosurePolicy.from_settings(settings))
+    """How a viewer with ``role`` reads figures (``access.permissions.sees_exact_counts``)."""
+    return Publication.for_viewer(
+        exact=permissions.sees_exact_counts(role), policy=DisclosurePolicy.from_settings(settings)
+    )
 
 
 def build_dashboard(
