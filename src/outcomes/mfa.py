@@ -166,12 +166,9 @@ def confirm_enrolment(
     user = _user(session, user_id)
     if user.totp_secret is None or user.totp_enabled_at is not None:
         raise ValidationProblem(NO_ENROLMENT)
-    secret = decrypt_secret(user.totp_secret, user_id=user_id, settings=settings)
-    step = matching_step(secret, code, at=at, last_step=user.totp_last_step)
-    if step is None:
+    if not _use_totp(session, user, code, at=at, settings=settings):
         raise ValidationProblem(WRONG_CODE)
     user.totp_enabled_at = at
-    user.totp_last_step = step
     session.add(user)
     codes = _replace_recovery_codes(session, user_id, settings)
     audit.record(
@@ -182,6 +179,21 @@ def confirm_enrolment(
         object_id=user_id,
     )
     return codes
+
+
+def _use_totp(
+    session: Session, user: StaffUser, code: str, *, at: dt.datetime, settings: Settings
+) -> bool:
+    """True when ``code`` is right for ``user``'s stored secret, which then spends its step."""
+    if user.id is None or user.totp_secret is None:
+        return False
+    secret = decrypt_secret(user.totp_secret, user_id=user.id, settings=settings)
+    step = matching_step(secret, code, at=at, last_step=user.totp_last_step)
+    if step is None:
+        return False
+    user.totp_last_step = step
+    session.add(user)
+    return True
 
 
 def _replace_recovery_codes(session: Session, user_id: int, settings: Settings) -> list[str]:
@@ -227,13 +239,7 @@ def verify_second_factor(
     if not has_second_factor(user) or user.id is None or user.totp_secret is None:
         return False
     if looks_like_totp(code):
-        secret = decrypt_secret(user.totp_secret, user_id=user.id, settings=settings)
-        step = matching_step(secret, code, at=at, last_step=user.totp_last_step)
-        if step is None:
-            return False
-        user.totp_last_step = step
-        session.add(user)
-        return True
+        return _use_totp(session, user, code, at=at, settings=settings)
     row = session.exec(
         select(StaffRecoveryCode).where(
             col(StaffRecoveryCode.user_id) == user.id,
