@@ -126,3 +126,26 @@ def test_throttle_keys_are_labelled_hmacs_not_the_values() -> None:
     assert "ana" not in keys.account and "192" not in keys.ip
     again = throttle.keys_for(settings, address="ana@example.org", client="192.0.2.2")
     assert again.account == keys.account and again.ip != keys.ip
+
+
+class _Headers(dict[str, list[str]]):
+    def get_all(self, key: str) -> list[str]:
+        return list(self.get(key.lower(), []))
+
+
+def test_behind_a_trusted_proxy_the_app_reads_the_client_from_its_header(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from types import SimpleNamespace
+
+    from outcomes import webapp
+
+    context = SimpleNamespace(
+        ip_address="10.0.0.2",  # the proxy
+        headers=_Headers({"x-forwarded-for": ["6.6.6.6, 198.51.100.7"]}),
+    )
+    monkeypatch.setattr(webapp, "st", SimpleNamespace(context=context))
+    monkeypatch.setenv("OUTCOMES_TRUSTED_PROXY_HEADER", "X-Forwarded-For")
+    assert webapp.client_address() == "198.51.100.7"
+    monkeypatch.delenv("OUTCOMES_TRUSTED_PROXY_HEADER")
+    assert webapp.client_address() == "10.0.0.2"  # no proxy trusted: the peer, header ignored
