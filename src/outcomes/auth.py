@@ -145,12 +145,11 @@ def _fail(
     action: str = "signin.failed",
     refusal: str = SIGNIN_FAILED,
 ) -> SigninResult:
-    """Count a failure on every counter, audit it and any lock it caused; the refusal."""
-    locked = throttle.record_failure(session, attempt.keys, settings, attempt.at)
-    account_lock = locked.get(throttle.ACCOUNT)
-    if attempt.user is not None and account_lock is not None:
-        attempt.user.locked_until = account_lock.locked_until  # shown on the users page
-        session.add(attempt.user)
+    """Audit a failure, count it on every counter and audit any lock it caused; the refusal.
+
+    The audit record comes first: on PostgreSQL it takes the chain lock, which every unit of
+    work here takes before any throttle row, so two sign-ins never wait on each other in turn.
+    """
     object_type, object_id = attempt.audit_object(settings)
     audit.record(
         session,
@@ -159,6 +158,11 @@ def _fail(
         object_type=object_type,
         object_id=object_id,
     )
+    locked = throttle.record_failure(session, attempt.keys, settings, attempt.at)
+    account_lock = locked.get(throttle.ACCOUNT)
+    if attempt.user is not None and account_lock is not None:
+        attempt.user.locked_until = account_lock.locked_until  # shown on the users page
+        session.add(attempt.user)
     for scope, counter in locked.items():
         until = counter.locked_until or attempt.at
         lock_type, lock_id = attempt.lock_object(scope, settings)
@@ -283,12 +287,12 @@ def check_second_factor(
 def _succeed(session: Session, attempt: _Attempt, *, via: str) -> SigninResult:
     user = attempt.user
     assert user is not None
-    throttle.clear_account(session, attempt.keys.account)
     user.failed_signins = 0
     user.locked_until = None
     user.last_signin_at = attempt.at
     session.add(user)
     _audit_user(session, user, "signin.succeeded", {"via": via})
+    throttle.clear_account(session, attempt.keys.account)  # after the chain lock, see _fail
     return SigninResult(user)
 
 

@@ -195,14 +195,12 @@ def set_active(session: Session, *, user_id: int, active: bool, actor: str) -> S
     return user
 
 
-def _clear_lock(session: Session, user: StaffUser, settings: Settings | None) -> bool:
-    """Delete the account's failure counter and its lock; True if it had a counter."""
-    key = throttle.account_key(settings or get_settings(), user.email)
-    had_counter = throttle.clear_account(session, key)
+def _clear_lock(session: Session, user: StaffUser, settings: Settings | None) -> None:
+    """Delete the account's failure counter and its lock (after the action's audit record)."""
+    throttle.clear_account(session, throttle.account_key(settings or get_settings(), user.email))
     user.locked_until = None
     user.failed_signins = 0
     session.add(user)
-    return had_counter
 
 
 def unlock(
@@ -210,10 +208,10 @@ def unlock(
 ) -> StaffUser:
     """Lift a sign-in lock and forget the account's failed sign-ins; audited."""
     user = _user(session, user_id)
-    _clear_lock(session, user, settings)
     audit.record(
         session, actor=actor, action="staff.unlocked", object_type="staff_user", object_id=user.id
     )
+    _clear_lock(session, user, settings)
     return user
 
 
@@ -297,7 +295,6 @@ def reset_password(
     temporary = _temporary_password()
     user.password_hash = hash_password(temporary)
     user.must_change_password = True
-    _clear_lock(session, user, None)  # the new password must not wait out an old lock
     ended = staff_sessions.end_user_sessions(
         session, user_id=user_id, reason="password_reset", at=at
     )
@@ -309,6 +306,7 @@ def reset_password(
         object_id=user_id,
         detail={"sessions_ended": ended},
     )
+    _clear_lock(session, user, None)  # the new password must not wait out an old lock
     return temporary
 
 

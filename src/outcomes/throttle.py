@@ -239,7 +239,8 @@ def record_failure(
 ) -> dict[str, Counter]:
     """Count one failure on every scope; the counters that this failure locked, by scope.
 
-    Call it before any audit record in the unit of work: rows are locked in one order.
+    Rows are locked in one order (global, address, account). Call it after the unit of work's
+    first audit record, whose chain lock (PostgreSQL) is then always taken before these rows.
     """
     locked: dict[str, Counter] = {}
     by_scope = rules(settings)
@@ -271,11 +272,10 @@ def _prune(session: Session, at: dt.datetime) -> None:
     )
 
 
-def clear_account(session: Session, key: str) -> bool:
-    """Delete an account counter (a successful sign-in, an unlock); True if there was one."""
-    deleted = session.execute(
+def clear_account(session: Session, key: str) -> None:
+    """Delete an account counter (a successful sign-in, an unlock), after an audit record."""
+    session.execute(
         sa.delete(SigninThrottle).where(
             col(SigninThrottle.scope) == ACCOUNT, col(SigninThrottle.key) == key
         )
     )
-    return bool(getattr(deleted, "rowcount", 0))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+from concurrent.futures import ThreadPoolExecutor
 
 import pyotp
 import pytest
@@ -29,7 +30,7 @@ from outcomes.db import session_scope
 from outcomes.errors import ValidationProblem
 from outcomes.keys import Purpose, labelled_hmac_hex
 from outcomes.models import AuditEvent, SigninThrottle, StaffUser
-from outcomes.staff import create_staff_user, staff_frame, unlock
+from outcomes.staff import create_staff_user, reset_password, staff_frame, unlock
 from tests import factories
 from tests.conftest import TEST_SECRET_KEY
 
@@ -249,6 +250,36 @@ def test_unlocking_lifts_the_lock_and_forgets_the_failures(engine: Engine, user_
         assert user is not None and user.locked_until is None
     assert _attempt(engine, "ana@example.org", PASSWORD, AT + MINUTE).succeeded
     assert "staff.unlocked" in _actions(engine)
+
+
+def test_a_password_reset_lifts_the_lock_so_the_temporary_password_works(
+    engine: Engine, user_id: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OUTCOMES_SECRET_KEY", TEST_SECRET_KEY)
+    for _ in range(3):
+        _attempt(engine, "ana@example.org", WRONG)
+    with session_scope(engine) as session:
+        temporary = reset_password(session, user_id=user_id, actor="cli:test", at=AT)
+    assert _account_row(engine, "ana@example.org") is None
+    assert _attempt(engine, "ana@example.org", temporary, AT + MINUTE).succeeded
+
+
+def test_concurrent_failures_are_all_counted(engine: Engine) -> None:
+    settings = SETTINGS.model_copy(update={"signin_max_failures": 100})
+
+    def fail(i: int) -> str:
+        client = f"198.51.100.{i}"
+        return _refusal(
+            _attempt(engine, "who@example.org", WRONG, client=client, settings=settings)
+        )
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert list(pool.map(fail, range(8))) == [SIGNIN_FAILED] * 8
+    row = _account_row(engine, "who@example.org")
+    with Session(engine) as session:
+        global_row = session.get(SigninThrottle, ("global", "*"))
+    assert row is not None and row.failures == 8
+    assert global_row is not None and global_row.failures == 8
 
 
 @pytest.mark.parametrize(
