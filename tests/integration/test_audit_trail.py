@@ -25,7 +25,7 @@ from outcomes.staff import (
     unlock,
 )
 from tests import factories
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, TEST_SECRET_KEY
 
 SOURCE = REPO_ROOT / "src" / "outcomes"
 
@@ -35,7 +35,10 @@ def _actions(engine: Engine) -> list[str]:
         return [e.action for e in session.exec(select(AuditEvent).order_by(AuditEvent.id))]
 
 
-def test_each_staff_change_is_audited_without_personal_data(engine: Engine) -> None:
+def test_each_staff_change_is_audited_without_personal_data(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OUTCOMES_SECRET_KEY", TEST_SECRET_KEY)  # unlock keys the throttle row
     with session_scope(engine) as session:
         factories.programme(session, "UX-201")
         user = create_staff_user(
