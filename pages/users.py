@@ -26,6 +26,11 @@ with errors_shown_plainly(), session_scope(get_engine()) as session:
     table = staff_frame(session)
     codes = programme_choices(session)
 st.dataframe(table, hide_index=True, width="stretch")
+if table["locked until"].notna().any():
+    st.caption(
+        "A locked account's password sign-in waits until the time shown (UTC), then works "
+        "again by itself; Unlock lifts the lock now. Single sign-on is never locked."
+    )
 
 add_tab, change_tab = st.tabs(["Add a user", "Change a user"])
 with add_tab, st.form("add_user", clear_on_submit=True):

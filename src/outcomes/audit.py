@@ -1,7 +1,8 @@
 """The audit trail: append-only events of who did what to which object.
 
 Events never carry personal data (no names, e-mails, answers): only ids, actions and
-counts; an unknown e-mail is recorded as a keyed hash (HMAC-SHA256 with the secret key).
+counts; an unknown e-mail is recorded as a purpose-labelled HMAC (``Purpose.AUDIT_HASH``,
+``auth.audit_hash``), never as a digest keyed with the secret key itself.
 There is no update or delete path in the application, and the database refuses one: on
 PostgreSQL a trigger (initial migration) refuses UPDATE, DELETE and TRUNCATE and the app's
 runtime role may only INSERT and SELECT; on SQLite triggers (migration 0004) abort UPDATE and
@@ -12,8 +13,6 @@ DELETE. Each event is chained to the one before by a hash (``outcomes.audit_chai
 from __future__ import annotations
 
 import getpass
-import hashlib
-import hmac
 import json
 import os
 from collections.abc import Collection
@@ -43,11 +42,6 @@ def cli_actor() -> str:
 def staff_actor(user_id: int | None) -> str:
     """The actor name for a signed-in staff member."""
     return f"staff:{user_id}"
-
-
-def keyed_hash(value: str, secret_key: str) -> str:
-    """HMAC-SHA256 of ``value`` (hex): links repeated events without storing the value."""
-    return hmac.new(secret_key.encode(), value.encode(), hashlib.sha256).hexdigest()
 
 
 def record(

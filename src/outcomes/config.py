@@ -139,16 +139,20 @@ SETTINGS_DOC: dict[str, str] = {
     "max_n_hiding_average": "means and medians are withheld where n is at most this (HESA 7)",
     "session_idle_minutes": "staff are signed out after this many idle minutes",
     "session_max_hours": "absolute lifetime of a staff session",
-    "signin_max_failures": "failed sign-ins before an account or session is locked",
-    "signin_lock_minutes": "how long a lock lasts",
+    "signin_max_failures": "failed sign-ins with one e-mail address (an account's or not), within "
+    "the lock window, before it is locked",
+    "signin_lock_minutes": "how long an account lock lasts (it never grows), and the window "
+    "failures are counted in",
     "admin_totp": "`required`: administrators signing in by password must set up a TOTP "
     "second factor before anything else (demo accounts in demo mode are exempt); `optional`",
-    "signin_ip_max_failures": "failed sign-ins from one client address, within the lock "
-    "window, before that address must wait (with growing backoff)",
-    "signin_global_max_failures": "failed sign-ins from everyone, within the lock window, "
-    "before every password sign-in slows down (a brake on credential stuffing)",
-    "trusted_proxy_header": "header a trusted reverse proxy sets to the client's address "
-    "(for example `X-Forwarded-For`); unset when the app is reached directly",
+    "signin_ip_max_failures": "failed sign-ins from one client address, within the lock window, "
+    "before that address waits the lock minutes, doubling with each further failure up to 24 hours",
+    "signin_global_max_failures": "failed sign-ins from everyone, within the lock window, before "
+    "password sign-in pauses for 2 seconds, doubling with each further failure up to a minute (a "
+    "brake on credential stuffing)",
+    "trusted_proxy_header": "header a trusted reverse proxy sets to the client's address (for "
+    "example `X-Forwarded-For`; the right-most entry that is not loopback is the client); unset "
+    "when the app is reached directly",
     "erasure_mode": "`anonymise` (keep unlinked statistics) or `delete` (remove every row)",
     "retention_years": "identity of graduates is purged this many years after their last award",
     "demo": "`on` in the demo (`make run` sets it): demo staff sign-ins exist and work; "

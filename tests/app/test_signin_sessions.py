@@ -1,4 +1,4 @@
-"""Sign-in through the form: per-session lock, idle timeout, absolute lifetime, sign-out, SSO."""
+"""Sign-in through the form: throttles, idle timeout, absolute lifetime, sign-out, SSO."""
 
 from __future__ import annotations
 
@@ -10,7 +10,13 @@ import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
 
 from outcomes.access import sessions
-from outcomes.access.auth import SIGNIN_FAILED, SIGNIN_LOCKED, SSO_REFUSED
+from outcomes.access.auth import (
+    ADDRESS_THROTTLED,
+    NOT_AN_EMAIL,
+    SIGNIN_FAILED,
+    SIGNIN_LOCKED,
+    SSO_REFUSED,
+)
 from outcomes.access.staff import create_staff_user, set_active
 from outcomes.config import get_settings
 from outcomes.store.engine import make_engine, session_scope
@@ -85,15 +91,17 @@ def _fresh() -> AppTest:
     return AppTest.from_file(APP, default_timeout=30).run()
 
 
-def test_a_browser_session_is_locked_after_repeated_failures(admin: int, clock: Clock) -> None:
-    at = _fresh()
+def test_many_emails_from_one_address_are_throttled_across_browser_sessions(
+    admin: int, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OUTCOMES_SIGNIN_IP_MAX_FAILURES", "5")
     messages = []
-    for attempt in range(5):  # different unknown e-mails: only the session lock can apply
-        _sign_in(at, f"nobody{attempt}@example.org", "wrong wrong wrong")
+    for attempt in range(5):  # unknown e-mails, a new browser each time: the address counts
+        at = _sign_in(_fresh(), f"nobody{attempt}@example.org", "wrong wrong wrong")
         messages.append(at.error[0].value)
-    assert messages == [SIGNIN_FAILED] * 4 + [SIGNIN_LOCKED]
+    assert messages == [SIGNIN_FAILED] * 4 + [ADDRESS_THROTTLED]
     _sign_in(at, "admin@example.org", PASSWORD)
-    assert [e.value for e in at.error] == [SIGNIN_LOCKED]
+    assert [e.value for e in at.error] == [ADDRESS_THROTTLED]
     assert "staff" not in at.session_state
     clock.advance(minutes=15)
     _sign_in(at, "admin@example.org", PASSWORD)
@@ -103,14 +111,26 @@ def test_a_browser_session_is_locked_after_repeated_failures(admin: int, clock: 
 def test_an_account_is_locked_for_every_browser_after_repeated_failures(
     admin: int, clock: Clock
 ) -> None:
-    for _ in range(5):  # a new browser session each time: only the account lock can apply
+    for _ in range(5):  # a new browser session each time: the account's counter applies
         at = _sign_in(_fresh(), "admin@example.org", "wrong wrong wrong")
     assert [e.value for e in at.error] == [SIGNIN_LOCKED]
     at = _sign_in(_fresh(), "admin@example.org", PASSWORD)
     assert [e.value for e in at.error] == [SIGNIN_LOCKED]
     actions = [a for a, _, _ in _actions()]
     assert actions.count("signin.failed") == 5
-    assert "staff.locked" in actions and "signin.refused_locked" in actions
+    assert "signin.locked" in actions and "signin.refused_locked" in actions
+    clock.advance(minutes=15)
+    at = _sign_in(_fresh(), "admin@example.org", PASSWORD)
+    assert at.session_state["staff"].user_id == admin
+
+
+def test_text_that_is_not_an_email_is_refused_plainly_and_not_recorded(
+    admin: int, clock: Clock
+) -> None:
+    before = _actions()
+    at = _sign_in(_fresh(), "admin", PASSWORD)
+    assert [e.value for e in at.error] == [NOT_AN_EMAIL]
+    assert _actions() == before
 
 
 def test_an_idle_session_is_signed_out_on_the_next_rerun(admin: int, clock: Clock) -> None:

@@ -26,7 +26,7 @@ from outcomes.exports import frame_to_csv
 from outcomes.store.engine import session_scope
 from outcomes.store.tables import AuditEvent
 from tests import factories
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, TEST_SECRET_KEY
 
 SOURCE = REPO_ROOT / "src" / "outcomes"
 
@@ -36,7 +36,10 @@ def _actions(engine: Engine) -> list[str]:
         return [e.action for e in session.exec(select(AuditEvent).order_by(AuditEvent.id))]
 
 
-def test_each_staff_change_is_audited_without_personal_data(engine: Engine) -> None:
+def test_each_staff_change_is_audited_without_personal_data(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OUTCOMES_SECRET_KEY", TEST_SECRET_KEY)  # unlock keys the throttle row
     with session_scope(engine) as session:
         factories.programme(session, "UX-201")
         user = create_staff_user(

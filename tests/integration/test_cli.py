@@ -63,6 +63,7 @@ def test_help_and_version(tmp_path: Path) -> None:
         "add",
         "scope",
         "reset-password",
+        "unlock",
         "end-sessions",
         "reset-second-factor",
     ]
@@ -184,3 +185,57 @@ def test_an_operator_gives_a_manager_named_programmes_or_all_of_them(database_ur
         assert emptied.returncode == 0 and scope_of("m@example.org") == set()
     finally:
         engine.dispose()
+
+
+def test_an_operator_unlocks_a_locked_account_from_the_command_line(database_url: str) -> None:
+    from outcomes.access import auth
+    from outcomes.access.staff import create_staff_user
+    from outcomes.config import Settings
+    from outcomes.store.engine import session_scope
+
+    env = cli_env(database_url)
+    assert outcomes("db", "upgrade", env=env).returncode == 0
+    settings = Settings(secret_key=TEST_SECRET_KEY, signin_max_failures=2)
+    engine = make_engine(database_url)
+    try:
+        with session_scope(engine) as session:
+            create_staff_user(
+                session,
+                email="ana@example.org",
+                role="admin",
+                password="purple lantern over the harbour",
+                actor="test",
+                must_change_password=False,
+            )
+        for _ in range(2):
+            with session_scope(engine) as session:
+                auth.authenticate(
+                    session, email="ana@example.org", password="wrong wrong", settings=settings
+                )
+        unlocked = outcomes("users", "unlock", "Ana@Example.org", env=env)
+        assert unlocked.returncode == 0, unlocked.stderr
+        assert unlocked.stdout.strip() == (
+            "Unlocked ana@example.org; its failed sign-ins are forgotten."
+        )
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.text("SELECT count(*) FROM signin_throttle WHERE scope = 'account'")
+            )
+            assert rows.scalar_one() == 0
+            actions = conn.execute(sa.text("SELECT actor, action FROM audit_event")).all()
+        assert [a.action for a in actions][-1] == "staff.unlocked"
+        assert actions[-1].actor.startswith("cli:")
+        with session_scope(engine) as session:
+            result = auth.authenticate(
+                session,
+                email="ana@example.org",
+                password="purple lantern over the harbour",
+                settings=settings,
+            )
+        assert result.succeeded
+    finally:
+        engine.dispose()
+    again = outcomes("users", "unlock", "ana@example.org", env=env)
+    assert "Nothing was locked for ana@example.org" in again.stdout
+    unknown = outcomes("users", "unlock", "who@example.org", env=env)
+    assert unknown.returncode != 0 and "no staff user" in unknown.stderr

@@ -86,10 +86,8 @@ def test_something_that_is_not_a_staff_session_signs_nobody_in() -> None:
     assert sessions.current({}, at=T0, idle_minutes=30, max_hours=12) is None
 
 
-def test_starting_a_session_forgets_failures_notices_and_a_pending_code() -> None:
+def test_starting_a_session_forgets_notices_and_a_pending_code() -> None:
     state: dict[str, Any] = {
-        sessions.FAILURES_KEY: 3,
-        sessions.LOCKED_UNTIL_KEY: T0,
         NOTICE_KEY: IDLE_EXPIRED,
         sessions.SECOND_FACTOR_KEY: sessions.PendingSecondFactor(7, T0),
         "unrelated": "kept",

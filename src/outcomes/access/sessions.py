@@ -1,4 +1,4 @@
-"""Staff browser sessions: idle timeout, absolute lifetime and per-session sign-in throttling.
+"""Staff browser sessions: idle timeout, absolute lifetime, a sign-in awaiting its second factor.
 
 Pure (no Streamlit): the functions take the session-state mapping and the current time, so
 tests inject a clock. ``webapp`` calls them on every rerun with ``now()``.
@@ -18,8 +18,6 @@ from typing import Any
 from outcomes.store.tables import utcnow
 
 STAFF_KEY = "staff"
-FAILURES_KEY = "signin_failures"
-LOCKED_UNTIL_KEY = "signin_locked_until"
 NOTICE_KEY = "signin_notice"
 SECOND_FACTOR_KEY = "signin_second_factor"
 SECOND_FACTOR_MINUTES = 5  # a correct password waits this long for its code
@@ -78,13 +76,11 @@ def start(
     at: dt.datetime,
     token: str = "",
 ) -> StaffSession:
-    """Sign a staff member in to this browser session and clear its failure count."""
+    """Sign a staff member in to this browser session."""
     session = StaffSession(
         user_id, role, email, started_at=at, last_seen_at=at, via=via, token=token
     )
     state[STAFF_KEY] = session
-    state.pop(FAILURES_KEY, None)
-    state.pop(LOCKED_UNTIL_KEY, None)
     state.pop(NOTICE_KEY, None)
     state.pop(SECOND_FACTOR_KEY, None)
     return session
@@ -164,29 +160,6 @@ def current(
     touched = session.touched(at)
     state[STAFF_KEY] = touched
     return touched
-
-
-def session_locked(state: MutableMapping[str, Any], *, at: dt.datetime) -> bool:
-    """True while this browser session may not try to sign in."""
-    until = state.get(LOCKED_UNTIL_KEY)
-    if isinstance(until, dt.datetime) and at < until:
-        return True
-    if until is not None:
-        state.pop(LOCKED_UNTIL_KEY, None)
-        state.pop(FAILURES_KEY, None)
-    return False
-
-
-def note_failure(
-    state: MutableMapping[str, Any], *, at: dt.datetime, max_failures: int, lock_minutes: int
-) -> bool:
-    """Count a failed sign-in in this browser session; True when it is now locked."""
-    failures = int(state.get(FAILURES_KEY, 0)) + 1
-    state[FAILURES_KEY] = failures
-    if failures >= max_failures:
-        state[LOCKED_UNTIL_KEY] = at + dt.timedelta(minutes=lock_minutes)
-        return True
-    return False
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,9 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from outcomes import audit
-from outcomes.access import mfa, permissions, staff_sessions
+from outcomes.access import mfa, permissions, staff_sessions, throttle
 from outcomes.access.passwords import check_password_rules, hash_password, verify_password
-from outcomes.config import Settings
+from outcomes.config import Settings, get_settings
 from outcomes.errors import AccessDenied, IntegrityProblem, NotFound, ValidationProblem
 from outcomes.store.tables import Programme, StaffProgrammeScope, StaffUser, utcnow
 from outcomes.vocab import ROLES
@@ -125,8 +125,12 @@ def active_user(session: Session, user_id: int) -> StaffUser | None:
     return user if user is not None and user.active else None
 
 
-def staff_frame(session: Session) -> pd.DataFrame:
-    """Staff accounts for the users page: no password hashes, programme scope as codes."""
+def staff_frame(session: Session, at: dt.datetime | None = None) -> pd.DataFrame:
+    """Staff accounts for the users page: no password hashes, programme scope as codes.
+
+    "locked until" shows a sign-in lock still running at ``at`` (default now).
+    """
+    at = at or utcnow()
     users = session.exec(select(StaffUser).order_by(col(StaffUser.email))).all()
     scopes: dict[int, list[str]] = {}
     rows = session.execute(
@@ -144,7 +148,7 @@ def staff_frame(session: Session) -> pd.DataFrame:
                 "name": u.display_name or "",
                 "role": u.role,
                 "active": u.active,
-                "locked until": u.locked_until,
+                "locked until": u.locked_until if _locked_at(u, at) else None,
                 "programmes": _scope_label(u, scopes.get(u.id or 0, [])),
                 "last sign-in": u.last_signin_at,
             }
@@ -168,6 +172,10 @@ def _scope_label(user: StaffUser, codes: list[str]) -> str:
     if not permissions.is_programme_scoped(user.role) or user.all_programmes:
         return "all"
     return ", ".join(sorted(codes)) or "none"
+
+
+def _locked_at(user: StaffUser, at: dt.datetime) -> bool:
+    return user.locked_until is not None and at < user.locked_until
 
 
 def change_role(session: Session, *, user_id: int, role: str, actor: str) -> StaffUser:
@@ -209,15 +217,23 @@ def set_active(session: Session, *, user_id: int, active: bool, actor: str) -> S
     return user
 
 
-def unlock(session: Session, *, user_id: int, actor: str) -> StaffUser:
-    """Lift a sign-in lock and reset the failure count; audited."""
-    user = _user(session, user_id)
+def _clear_lock(session: Session, user: StaffUser, settings: Settings | None) -> None:
+    """Delete the account's failure counter and its lock (after the action's audit record)."""
+    throttle.clear_account(session, throttle.account_key(settings or get_settings(), user.email))
     user.locked_until = None
     user.failed_signins = 0
     session.add(user)
+
+
+def unlock(
+    session: Session, *, user_id: int, actor: str, settings: Settings | None = None
+) -> StaffUser:
+    """Lift a sign-in lock and forget the account's failed sign-ins; audited."""
+    user = _user(session, user_id)
     audit.record(
         session, actor=actor, action="staff.unlocked", object_type="staff_user", object_id=user.id
     )
+    _clear_lock(session, user, settings)
     return user
 
 
@@ -334,12 +350,11 @@ def reset_password(
     temporary = _temporary_password()
     user.password_hash = hash_password(temporary)
     user.must_change_password = True
-    user.failed_signins = 0
-    user.locked_until = None
     session.add(user)
     staff_sessions.end_sessions_audited(
         session, user_id=user_id, reason="password_reset", actor=actor, at=at
     )
+    _clear_lock(session, user, None)  # the new password must not wait out an old lock
     return temporary
 
 

@@ -228,7 +228,7 @@ def users_scope(
 def _user_action(email: str, action: str) -> str:
     """Run an account-security action on the user with ``email``; what to print."""
     from outcomes import audit
-    from outcomes.access.staff import reset_password, reset_second_factor, user_by_email
+    from outcomes.access.staff import reset_password, reset_second_factor, unlock, user_by_email
     from outcomes.access.staff_sessions import end_sessions_by_admin
     from outcomes.store.engine import session_scope
     from outcomes.store.migrate import check_current
@@ -246,6 +246,11 @@ def _user_action(email: str, action: str) -> str:
                 f"Temporary password for {user.email} (works for one sign-in, which must "
                 f"choose their own password; their sessions were ended):\n{temporary}"
             )
+        elif action == "unlock":
+            locked = user.locked_until is not None and user.locked_until > at
+            unlock(session, user_id=user.id, actor=actor)
+            state = "Unlocked" if locked else "Nothing was locked for"
+            message = f"{state} {user.email}; its failed sign-ins are forgotten."
         elif action == "end-sessions":
             ended = end_sessions_by_admin(session, user_id=user.id, actor=actor, at=at)
             message = f"Ended {ended} session(s) of {user.email}."
@@ -261,6 +266,18 @@ def users_reset_password(
 ) -> None:
     """Issue a generated temporary password (printed once) and end the user's sessions."""
     typer.echo(_user_action(email, "reset-password"))
+
+
+@users_app.command("unlock")
+def users_unlock(
+    email: Annotated[str, typer.Argument(help="The staff member's e-mail address.")],
+) -> None:
+    """Lift the account's sign-in lock and forget its failed sign-ins (audited).
+
+    Works without signing in, so it also frees an administrator when every administrator's
+    password sign-in is locked.
+    """
+    typer.echo(_user_action(email, "unlock"))
 
 
 @users_app.command("end-sessions")

@@ -21,8 +21,7 @@ from typing import Any, cast
 import streamlit as st
 from sqlalchemy.engine import Engine
 
-from outcomes import audit
-from outcomes.access import auth, mfa, sessions, staff_sessions
+from outcomes.access import auth, mfa, sessions, staff_sessions, throttle
 from outcomes.access.permissions import ACCOUNT_SETUP, ANONYMOUS, GRADUATE, can_open, page
 from outcomes.access.staff import use_temporary_password, user_for_sso
 from outcomes.config import Settings, get_settings
@@ -212,7 +211,7 @@ def _sso_viewer() -> Viewer | None:
         if stale is not None:
             st.session_state[sessions.NOTICE_KEY] = stale  # until an explicit sign-in
             return None
-        result = auth.authenticate_sso(session, email=identity.email)
+        result = auth.authenticate_sso(session, email=identity.email, at=at)
         if result.user is not None and result.user.id is not None:
             token = staff_sessions.open_session(
                 session, user_id=result.user.id, via="sso", at=at, settings=settings
@@ -252,41 +251,39 @@ def guard(key: str) -> Viewer:
     return viewer
 
 
+def client_address() -> str | None:
+    """This browser's address: from the trusted proxy's header when one is configured.
+
+    ``st.context.ip_address`` is the WebSocket peer (None for this host). Behind a reverse
+    proxy, ``OUTCOMES_TRUSTED_PROXY_HEADER`` names the header it sets, read from the
+    handshake's headers (``throttle.client_address`` picks the entry the proxy wrote).
+    """
+    header = get_settings().trusted_proxy_header
+    peer = st.context.ip_address
+    if not header:
+        return peer
+    return throttle.client_address(peer, st.context.headers.get_all(header))
+
+
 def sign_in_with_password(email: str, password: str) -> str | None:
     """Try to sign this browser session in; the sentence to show when refused, else None."""
     settings = get_settings()
-    state = _state()
     at = sessions.now()
-    if sessions.session_locked(state, at=at):
-        with session_scope(get_engine()) as session:
-            audit.record(
-                session,
-                actor="anonymous",
-                action="signin.refused_locked",
-                object_type="browser_session",
-            )
-        return auth.SIGNIN_LOCKED
     with session_scope(get_engine()) as session:
-        result = auth.authenticate(session, email=email, password=password, settings=settings)
-    if result.user is None or result.user.id is None:
-        locked = sessions.note_failure(
-            state,
+        result = auth.authenticate(
+            session,
+            email=email,
+            password=password,
+            settings=settings,
+            client=client_address(),
             at=at,
-            max_failures=settings.signin_max_failures,
-            lock_minutes=settings.signin_lock_minutes,
         )
-        return auth.SIGNIN_LOCKED if locked else result.refusal
-    return _after_password(result.user, at)
-
-
-def _after_password(user: StaffUser, at: dt.datetime) -> str | None:
-    """A correct password: ask for the second factor if the account has one, else sign in."""
-    if user.id is None:
-        return auth.SIGNIN_FAILED
-    if mfa.has_second_factor(user):
-        sessions.await_second_factor(_state(), user_id=user.id, at=at)
+    if result.user is None or result.user.id is None:
+        return result.refusal or auth.SIGNIN_FAILED
+    if result.second_factor:
+        sessions.await_second_factor(_state(), user_id=result.user.id, at=at)
         return None
-    _start_password_session(user.id, at)
+    _start_password_session(result.user.id, at)
     return None
 
 
@@ -315,50 +312,21 @@ def cancel_second_factor() -> None:
 
 def sign_in_with_second_factor(code: str) -> str | None:
     """Finish a password sign-in with a TOTP or recovery code; the refusal sentence, or None."""
-    settings = get_settings()
     state = _state()
     at = sessions.now()
     pending = sessions.pending_second_factor(state, at=at)
     if pending is None:
         return sessions.SECOND_FACTOR_EXPIRED
-    if sessions.session_locked(state, at=at):
-        sessions.forget_second_factor(state)
-        return auth.SIGNIN_LOCKED
     with session_scope(get_engine()) as session:
-        user = session.get(StaffUser, pending.user_id)
-        passed, refusal = False, None
-        if user is None or not user.active:
-            pass
-        elif auth.is_locked(user):
-            refusal = auth.SIGNIN_LOCKED
-        elif mfa.verify_second_factor(session, user=user, code=code, at=at, settings=settings):
-            audit.record(
-                session,
-                actor=audit.staff_actor(user.id),
-                action="signin.second_factor_passed",
-                object_type="staff_user",
-                object_id=user.id,
-            )
-            passed, refusal = True, None
-        else:
-            failure = auth.record_second_factor_failure(session, user=user, settings=settings)
-            refusal = failure.refusal
-    if passed:
+        result = auth.check_second_factor(
+            session, user_id=pending.user_id, code=code, client=client_address(), at=at
+        )
+    if result.user is not None:
         _start_password_session(pending.user_id, at)
         return None
-    if refusal is None:  # the account went away or was deactivated meanwhile
+    if result.refusal != auth.SECOND_FACTOR_FAILED:  # locked, or the account went away
         sessions.forget_second_factor(state)
-        return auth.SIGNIN_FAILED
-    locked = sessions.note_failure(
-        state,
-        at=at,
-        max_failures=settings.signin_max_failures,
-        lock_minutes=settings.signin_lock_minutes,
-    )
-    if locked or refusal == auth.SIGNIN_LOCKED:
-        sessions.forget_second_factor(state)
-        return auth.SIGNIN_LOCKED
-    return refusal
+    return result.refusal or auth.SIGNIN_FAILED
 
 
 def current_token() -> str | None:
