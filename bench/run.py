@@ -20,6 +20,7 @@ import hashlib
 import os
 import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -53,7 +54,7 @@ class Outcome:
 
     def line(self) -> str:
         """A printable summary."""
-        budget = "" if self.budget_seconds is None else f", budget {self.budget_seconds:.0f} s"
+        budget = "" if self.budget_seconds is None else f", budget {self.budget_seconds:g} s"
         if self.target_ratio is None:
             ok_ratio = "reported"
         else:
@@ -486,10 +487,36 @@ def bench_comparison(rows: int) -> Outcome:
     return Outcome("comparison", f"{rows:,} rows, AIPW ATT", ours_time, floor_time, 1.5, 10.0)
 
 
+def bench_cli_start() -> list[Outcome]:
+    """`outcomes --help` and `--version` vs starting the same Python with typer imported.
+
+    The floor is the least any Typer command costs: the interpreter plus typer. Budget 0.5 s.
+    """
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+
+    def run(*args: str) -> Callable[[], object]:
+        return lambda: subprocess.run(
+            [sys.executable, *args], env=env, capture_output=True, check=True
+        )
+
+    floor = best_of(5, run("-c", "import typer"))
+    return [
+        Outcome(
+            f"CLI start, outcomes {flag}",
+            "-",
+            best_of(5, run("-m", "outcomes", flag)),
+            floor,
+            None,
+            0.5,
+        )
+        for flag in ("--help", "--version")
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmarks and print one line each."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", choices=["generator", "metrics", "refresh", "comparison"])
+    parser.add_argument("--only", choices=["cli", "generator", "metrics", "refresh", "comparison"])
     parser.add_argument("--learners", type=int, default=720_000, help="metrics database size")
     parser.add_argument("--generator-learners", type=int, default=200_000)
     parser.add_argument("--rows", type=int, default=1_000_000, help="comparison rows")
@@ -501,6 +528,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     plan: dict[str, Callable[[], Outcome | list[Outcome]]] = {
+        "cli": bench_cli_start,
         "comparison": lambda: bench_comparison(args.rows),
         "metrics": lambda: bench_metrics(args.learners, args.database_url),
         "refresh": lambda: bench_refresh(args.learners, args.database_url),

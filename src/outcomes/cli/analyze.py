@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
 
+from outcomes.cli.common import open_database
 from outcomes.errors import ValidationProblem
+
+if TYPE_CHECKING:  # pandas is imported by the commands that use it: `outcomes --help` stays fast
+    import pandas as pd
 
 app = typer.Typer(
     help="Impact analysis: metrics with intervals and adjusted comparisons.",
@@ -41,6 +44,8 @@ def _split(value: str | None) -> list[str]:
 
 
 def _read_csv(path: Path) -> pd.DataFrame:
+    import pandas as pd
+
     try:
         return pd.read_csv(path)
     except FileNotFoundError:
@@ -217,16 +222,14 @@ def metrics(
 
 def _database_session():  # type: ignore[no-untyped-def]
     from outcomes.config import get_settings
-    from outcomes.store.engine import make_engine, session_scope
-    from outcomes.store.migrate import check_current
+    from outcomes.store.engine import session_scope
 
-    settings = get_settings()
-    engine = make_engine(settings.database_url)
-    check_current(engine)
-    return settings, session_scope(engine)
+    return get_settings(), session_scope(open_database())
 
 
 def _print_table(table: pd.DataFrame, as_json: bool) -> None:
+    import pandas as pd
+
     if as_json:
         records = [{k: _clean(v) for k, v in row.items()} for row in table.to_dict("records")]
         typer.echo(json.dumps(records, indent=1, default=str))

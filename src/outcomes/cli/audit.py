@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from outcomes.cli.common import open_database
+
 app = typer.Typer(help="The audit trail.", no_args_is_help=True)
 
 
@@ -14,12 +16,9 @@ def verify() -> None:
     Exit code 0 and the head hash when intact (note it elsewhere), 1 at the first broken link.
     """
     from outcomes import audit
-    from outcomes.config import get_settings
-    from outcomes.store.engine import make_engine, session_scope
-    from outcomes.store.migrate import check_current
+    from outcomes.store.engine import session_scope
 
-    engine = make_engine(get_settings().database_url)
-    check_current(engine)
+    engine = open_database()
     with session_scope(engine) as session:
         report = audit.verify_trail(session)
     typer.echo(report.sentence())

@@ -8,28 +8,19 @@ nothing here runs at import. Demo staff accounts are created and shown only in d
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from outcomes import audit
-from outcomes.config import get_settings
-from outcomes.demo.answer_key import answer_key_path
-from outcomes.demo.generate import DemoDatabaseNotEmpty, DemoSummary, generate_demo
-from outcomes.demo.spec import load_institution
-from outcomes.demo.staff_accounts import (
-    DEMO_MODE_OFF,
-    demo_passwords,
-    demo_staff_emails,
-    demo_staff_key,
-    require_demo_mode,
-)
-from outcomes.demo.writer import empty_tables, rows_in
+from outcomes.cli.common import fail
 from outcomes.errors import OutcomesError
-from outcomes.store.engine import describe_url, make_engine, session_scope
-from outcomes.store.migrate import upgrade
+
+# The generator, the database and rich are imported by the commands that run, so that
+# `outcomes --help` does not pay for them.
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from outcomes.demo.generate import DemoSummary
 
 
 class ResetNotConfirmed(OutcomesError):
@@ -50,6 +41,23 @@ def _confirm_reset(url: str, yes: bool) -> None:
 
 def run_seed(*, learners: int, seed: int, reset: bool, yes: bool, console: Console) -> DemoSummary:
     """Migrate, optionally empty, and fill the database named by the settings."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from outcomes import audit
+    from outcomes.config import get_settings
+    from outcomes.demo.answer_key import answer_key_path
+    from outcomes.demo.generate import DemoDatabaseNotEmpty, generate_demo
+    from outcomes.demo.staff_accounts import demo_staff_key
+    from outcomes.demo.writer import empty_tables, rows_in
+    from outcomes.store.engine import describe_url, make_engine, session_scope
+    from outcomes.store.migrate import upgrade
+
     settings = get_settings()
     engine = make_engine(settings.database_url)
     shown = describe_url(settings.database_url)
@@ -97,6 +105,10 @@ def run_seed(*, learners: int, seed: int, reset: bool, yes: bool, console: Conso
 
 
 def _print_logins(console: Console, secret_key: str, domain: str) -> None:
+    from rich.table import Table
+
+    from outcomes.demo.staff_accounts import demo_passwords, demo_staff_emails
+
     table = Table("role", "e-mail", "password", title="Demo staff accounts")
     passwords = demo_passwords(secret_key)
     for role, email in demo_staff_emails(domain).items():
@@ -117,15 +129,22 @@ def seed(
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask before --reset."),
 ) -> None:
     """Load the demo institution: programmes, learners, surveys, outcomes and an answer key."""
+    from rich.console import Console
+
+    from outcomes.demo.answer_key import answer_key_path
+    from outcomes.demo.spec import load_institution
+    from outcomes.demo.staff_accounts import DEMO_MODE_OFF, demo_staff_key
+
     console = Console(stderr=True)
+    from outcomes.config import get_settings
+
     try:
         settings = get_settings()
         size = learners if learners is not None else settings.demo_learners
         chosen_seed = seed if seed is not None else settings.demo_seed
         summary = run_seed(learners=size, seed=chosen_seed, reset=reset, yes=yes, console=console)
     except OutcomesError as error:
-        console.print(f"[red]{error}[/red]", highlight=False)
-        raise typer.Exit(error.exit_code) from None
+        fail(error)
     out = Console()
     counts = ", ".join(f"{n:,} {table}" for table, n in summary.counts.items() if n)
     out.print(f"Demo institution loaded (seed {summary.seed}): {counts}.", highlight=False)
@@ -141,10 +160,15 @@ def seed(
 
 def demo_logins() -> None:
     """Print the demo staff accounts and their passwords (demo mode only: OUTCOMES_DEMO=on)."""
+    from rich.console import Console
+
+    from outcomes.config import get_settings
+    from outcomes.demo.spec import load_institution
+    from outcomes.demo.staff_accounts import require_demo_mode
+
     try:
         secret = require_demo_mode(get_settings())
         domain = load_institution().institution.staff_email_domain
     except OutcomesError as error:
-        Console(stderr=True).print(f"[red]{error}[/red]", highlight=False)
-        raise typer.Exit(error.exit_code) from None
+        fail(error)
     _print_logins(Console(), secret, domain)

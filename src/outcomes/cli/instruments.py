@@ -6,22 +6,14 @@ from pathlib import Path
 
 import typer
 
+from outcomes.cli.common import fail
 from outcomes.errors import OutcomesError
-from outcomes.instruments.checking import check_files, expand_paths
-from outcomes.instruments.codebook import write_codebook
-from outcomes.instruments.loading import load_instrument
-from outcomes.instruments.registry import load_shipped, survey_files, surveys_dir
 
 app = typer.Typer(
     help="Survey instruments: check the YAML files and write their codebooks.",
     no_args_is_help=True,
     add_completion=False,
 )
-
-
-def _fail(error: OutcomesError) -> typer.Exit:
-    typer.echo(f"error: {error}", err=True)
-    return typer.Exit(code=error.exit_code)
 
 
 @app.command()
@@ -31,10 +23,13 @@ def check(
     ),
 ) -> None:
     """Check instrument files; print each problem as file:line: question-id: message."""
+    from outcomes.instruments.checking import check_files, expand_paths
+    from outcomes.instruments.registry import survey_files, surveys_dir
+
     try:
         files = list(paths) if paths else survey_files(surveys_dir())
     except OutcomesError as error:
-        raise _fail(error) from None
+        fail(error)
     problems = check_files(files)
     for problem in problems:
         typer.echo(str(problem))
@@ -50,13 +45,16 @@ def codebook(
     out: Path = typer.Option(Path("."), "--out", help="Folder to write the codebook into."),
 ) -> None:
     """Write the instrument's codebook (data dictionary) as CSV and Markdown."""
+    from outcomes.instruments.codebook import write_codebook
+    from outcomes.instruments.loading import load_instrument
+    from outcomes.instruments.registry import load_shipped
+
     try:
         looks_like_path = instrument.endswith((".yaml", ".yml")) or "/" in instrument
         loaded = load_instrument(instrument) if looks_like_path else load_shipped(instrument)
         csv_path, md_path = write_codebook(loaded, out)
     except OutcomesError as error:
-        raise _fail(error) from None
+        fail(error)
     except OSError as error:
-        typer.echo(f"error: cannot write the codebook into {out}: {error.strerror}", err=True)
-        raise typer.Exit(code=1) from None
+        fail(f"cannot write the codebook into {out}: {error.strerror}")
     typer.echo(f"Wrote {csv_path} and {md_path}")

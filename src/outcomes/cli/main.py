@@ -15,6 +15,7 @@ import typer
 from outcomes import __version__
 from outcomes.cli.analyze import app as analyze_app
 from outcomes.cli.audit import app as audit_app
+from outcomes.cli.common import ERROR_PREFIX, open_database
 from outcomes.cli.demo import demo_logins, seed
 from outcomes.cli.instruments import app as surveys_app
 from outcomes.cli.privacy import app as privacy_app
@@ -57,20 +58,13 @@ def _root(
     """Graduate outcomes of micro-credentials."""
 
 
-def _engine():  # type: ignore[no-untyped-def]
-    from outcomes.config import get_settings
-    from outcomes.store.engine import make_engine
-
-    return make_engine(get_settings().database_url)
-
-
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply every pending migration to the configured database."""
     from outcomes.store.engine import describe_url
     from outcomes.store.migrate import upgrade
 
-    engine = _engine()
+    engine = open_database(migrated=False)
     revision = upgrade(engine)
     typer.echo(f"Database {describe_url(str(engine.url))} is at revision {revision}.")
 
@@ -80,7 +74,7 @@ def db_current() -> None:
     """Show the schema revision of the database and whether it is up to date."""
     from outcomes.store.migrate import current_revision, head_revision
 
-    engine = _engine()
+    engine = open_database(migrated=False)
     current = current_revision(engine)
     head = head_revision()
     state = "up to date" if current == head else f"this code expects {head}"
@@ -99,11 +93,9 @@ def db_refresh_analysis(
     load, or with --full if the table is ever in doubt.
     """
     from outcomes.store.engine import session_scope
-    from outcomes.store.migrate import check_current
     from outcomes.store.queries import refresh_analysis_rows
 
-    engine = _engine()
-    check_current(engine)
+    engine = open_database()
     with session_scope(engine) as session:
         refreshed = refresh_analysis_rows(session=session, full=full)
     typer.echo(f"Refreshed the analysis rows of {refreshed:,} invitations.")
@@ -119,11 +111,9 @@ def db_grant_runtime(
     INSERT only) and the schema revision (SELECT); the sequences. Run it again after every
     'outcomes db upgrade', which may add tables.
     """
-    from outcomes.store.migrate import check_current
     from outcomes.store.runtime_role import grant_runtime
 
-    engine = _engine()
-    check_current(engine)
+    engine = open_database()
     typer.echo(grant_runtime(engine, role).sentence())
 
 
@@ -174,11 +164,9 @@ def users_add(
     from outcomes.access.passwords import check_password_rules
     from outcomes.access.staff import create_staff_user, normalise_email, normalise_role
     from outcomes.store.engine import session_scope
-    from outcomes.store.migrate import check_current
 
     address, stored_role = normalise_email(email), normalise_role(role)
-    engine = _engine()
-    check_current(engine)
+    engine = open_database()
     password = None if sso_only else _read_password(password_stdin)
     if password is not None:
         check_password_rules(password, email=address)
@@ -206,10 +194,8 @@ def users_scope(
     from outcomes import audit
     from outcomes.access.staff import set_programme_scope, user_by_email
     from outcomes.store.engine import session_scope
-    from outcomes.store.migrate import check_current
 
-    engine = _engine()
-    check_current(engine)
+    engine = open_database()
     with session_scope(engine) as session:
         user = user_by_email(session, email)
         assert user.id is not None
@@ -231,11 +217,9 @@ def _user_action(email: str, action: str) -> str:
     from outcomes.access.staff import reset_password, reset_second_factor, unlock, user_by_email
     from outcomes.access.staff_sessions import end_sessions_by_admin
     from outcomes.store.engine import session_scope
-    from outcomes.store.migrate import check_current
     from outcomes.store.tables import utcnow
 
-    engine = _engine()
-    check_current(engine)
+    engine = open_database()
     actor, at = audit.cli_actor(), utcnow()
     with session_scope(engine) as session:
         user = user_by_email(session, email)
@@ -312,5 +296,5 @@ def main() -> None:
         # Standalone mode: click handles --help, usage errors and Ctrl-C itself.
         app()
     except OutcomesError as exc:
-        typer.echo(f"Error: {exc}", err=True)
+        typer.echo(f"{ERROR_PREFIX}{exc}", err=True)
         raise SystemExit(exc.exit_code) from None

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from outcomes.cli.common import open_database
 from outcomes.errors import ValidationProblem
 
 app = typer.Typer(help="Privacy requests: access, erasure and retention.", no_args_is_help=True)
@@ -14,16 +15,6 @@ app = typer.Typer(help="Privacy requests: access, erasure and retention.", no_ar
 LearnerArgument = Annotated[
     str, typer.Argument(help="The learner's ref (UUID), e-mail address or external id.")
 ]
-
-
-def _engine():  # type: ignore[no-untyped-def]
-    from outcomes.config import get_settings
-    from outcomes.store.engine import make_engine
-    from outcomes.store.migrate import check_current
-
-    engine = make_engine(get_settings().database_url)
-    check_current(engine)
-    return engine
 
 
 @app.command("export")
@@ -40,7 +31,7 @@ def export(
 
     # The files are written inside the unit of work: if writing fails, the audit event of
     # the export is rolled back with it, and nothing half-written is left at ``out``.
-    with session_scope(_engine()) as session:
+    with session_scope(open_database()) as session:
         record = lookup(session, key=learner, actor=audit.cli_actor(), purpose="exported")
         try:
             paths = write_export(record, out)
@@ -68,7 +59,7 @@ def erase(
     from outcomes.privacy.rights import erase_learner, find_learner
     from outcomes.store.engine import session_scope
 
-    engine = _engine()
+    engine = open_database()
     with session_scope(engine) as session:
         found = find_learner(session, learner)
         learner_id = found.id
@@ -98,6 +89,6 @@ def purge(
 
     if not yes:
         typer.confirm("Erase every learner past the retention period?", abort=True)
-    with session_scope(_engine()) as session:
+    with session_scope(open_database()) as session:
         report = purge_learners(session, actor=audit.cli_actor(), older_than_years=older_than)
     typer.echo(report.summary())

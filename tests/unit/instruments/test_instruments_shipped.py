@@ -100,4 +100,4 @@ def test_cli_codebook_of_an_unknown_instrument_is_one_line_and_non_zero(tmp_path
     result = runner.invoke(app, ["codebook", "nope", "--out", str(tmp_path)])
     assert result.exit_code == 1
     assert result.output.count("\n") == 1
-    assert result.output.startswith("error: There is no shipped instrument 'nope'")
+    assert result.output.startswith("Error: There is no shipped instrument 'nope'")
