@@ -52,23 +52,6 @@ def pytest_configure(config: pytest.Config) -> None:
         "sqlite_only(reason): opens a SQLite database and does not run on PostgreSQL, for the "
         "reason given (listed in docs/architecture.md)",
     )
-    config.addinivalue_line(
-        "markers",
-        "engine_group(name): the tests share a database that is costly to build; each engine's "
-        "run in one test process, so it is built once per engine (pytest-xdist loadgroup)",
-    )
-
-
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group marks
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        group = item.get_closest_marker("engine_group")
-        callspec = getattr(item, "callspec", None)
-        if group is None or callspec is None or "engine_name" not in callspec.params:
-            continue
-        item.add_marker(
-            pytest.mark.xdist_group(f"{group.args[0]}-{callspec.params['engine_name']}")
-        )
 
 
 def _skip_unless_configured(engine: str) -> None:

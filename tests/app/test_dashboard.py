@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from sqlalchemy.engine import Engine
 from streamlit.testing.v1 import AppTest
 
@@ -15,10 +14,6 @@ from tests.conftest import REPO_ROOT, SharedDatabase, read_only_database
 
 PAGE = str(REPO_ROOT / "pages" / "dashboard.py")
 PASSWORD = "purple lantern over the harbour"
-
-
-# The demo is costly to build: each engine's tests run in one process, so it is built once.
-pytestmark = pytest.mark.engine_group("dashboard")
 
 
 def _build_demo(engine: Engine) -> dict[str, int]:
