@@ -39,8 +39,7 @@ SHARED = REPO_ROOT.parent / "shared"
 TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"
 ENGINES = ("sqlite", "postgresql")
 NO_POSTGRES = "OUTCOMES_TEST_DATABASE_URL is not set, so PostgreSQL is not tested here"
-# Fixtures that run a test once per engine; and the one that is about SQLite itself.
-ENGINE_FIXTURES = frozenset({"database_url", "engine_name"})
+# The fixture for tests about SQLite itself.
 SQLITE_FIXTURE = "sqlite_engine"
 
 T = TypeVar("T")
@@ -268,6 +267,13 @@ class _SqliteOpened:
             self.opened = True
 
 
+def _runs_on_each_engine(item: pytest.Item) -> bool:
+    """Whether ``item`` is one engine's run of a test parametrized over ``ENGINES``."""
+    callspec = getattr(item, "callspec", None)
+    params = callspec.params.values() if callspec is not None else ()
+    return any(isinstance(value, str) and value in ENGINES for value in params)
+
+
 _SQLITE_OPENED = _SqliteOpened()
 sa.event.listen(Engine, "engine_connect", _SQLITE_OPENED)
 
@@ -277,23 +283,23 @@ def _every_database_test_runs_on_both_engines(request: pytest.FixtureRequest) ->
     """Fail a test that opens a SQLite database but is never run on PostgreSQL.
 
     It passes if it runs once per engine (``database_url``, ``engine``, ``app_engine``,
-    ``engine_name``), is about SQLite itself (``sqlite_engine``), or is marked
-    ``sqlite_only(reason)``. Connections made by other processes (the CLI run as a command, a
-    served app) are not seen: those tests follow the rule by review.
+    ``engine_name``, or any fixture parametrized over ``ENGINES``), is about SQLite itself
+    (``sqlite_engine``), or is marked ``sqlite_only(reason)``. Only connections made in this
+    process are seen, during the test and its function-scoped fixtures: the CLI run as a
+    command and a served app follow the rule by review.
     """
     _SQLITE_OPENED.opened = False
     yield
-    names = set(request.fixturenames)
     if (
         _SQLITE_OPENED.opened
-        and not names & ENGINE_FIXTURES
-        and SQLITE_FIXTURE not in names
+        and not _runs_on_each_engine(request.node)
+        and SQLITE_FIXTURE not in request.fixturenames
         and request.node.get_closest_marker("sqlite_only") is None
     ):
         pytest.fail(
             "This test opens a SQLite database but never runs on PostgreSQL: take the "
-            "`engine`, `app_engine` or `database_url` fixture (or `engine_name` with "
-            "`shared_databases` for a shared read-only database), or mark it "
-            "`@pytest.mark.sqlite_only(reason)`.",
+            "`engine`, `app_engine` or `database_url` fixture (`read_only_database` for a "
+            "shared read-only one), or mark it `@pytest.mark.sqlite_only(reason)` "
+            "(see Tests in docs/architecture.md).",
             pytrace=False,
         )
