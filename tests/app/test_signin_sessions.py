@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 from streamlit.testing.v1 import AppTest
 
 from outcomes import sessions
@@ -19,7 +19,6 @@ from outcomes.auth import (
 )
 from outcomes.config import get_settings
 from outcomes.db import make_engine, session_scope
-from outcomes.migrate import upgrade
 from outcomes.models import AuditEvent
 from outcomes.staff import create_staff_user, set_active
 from tests.conftest import REPO_ROOT
@@ -50,12 +49,10 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
 
 
 @pytest.fixture
-def admin(outcomes_env: Path, monkeypatch: pytest.MonkeyPatch) -> int:
+def admin(app_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> int:
     # Sessions by password alone: the second factor has tests of its own (test_accounts.py).
     monkeypatch.setenv("OUTCOMES_ADMIN_TOTP", "optional")
-    engine = make_engine(f"sqlite:///{outcomes_env}")
-    upgrade(engine)
-    with session_scope(engine) as session:
+    with session_scope(app_engine) as session:
         user = create_staff_user(
             session,
             email="admin@example.org",
@@ -64,7 +61,6 @@ def admin(outcomes_env: Path, monkeypatch: pytest.MonkeyPatch) -> int:
             actor="test",
             must_change_password=False,
         )
-    engine.dispose()
     assert user.id is not None
     return user.id
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from outcomes.db import make_engine
 from outcomes.instruments import (
     ensure_instrument_version,
     instrument_from_definition,
@@ -52,8 +52,8 @@ def test_a_broken_stored_definition_is_refused_plainly() -> None:
         instrument_from_definition(definition)
 
 
-def test_ensure_instrument_version_stores_each_wording_once(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'versions.db'}")
+def test_ensure_instrument_version_stores_each_wording_once(empty_engine: Engine) -> None:
+    engine = empty_engine
     InstrumentVersion.metadata.create_all(engine, tables=[InstrumentVersion.__table__])
     original = load_shipped("exit")
     edited_definition = original.definition()
@@ -71,4 +71,3 @@ def test_ensure_instrument_version_stores_each_wording_once(tmp_path: Path) -> N
     # An old response renders with the wording its respondent saw.
     old = instrument_from_version(first)
     assert old.title.en == "Congratulations on completing your course"
-    engine.dispose()
