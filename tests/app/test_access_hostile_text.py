@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from sqlalchemy.engine import Engine
 from streamlit.testing.v1 import AppTest
 
 from outcomes.access.staff import create_staff_user
 from outcomes.config import get_settings
 from outcomes.store.engine import make_engine, session_scope
-from outcomes.store.migrate import upgrade
 from outcomes.store.tables import LearnerIdentity, Response
 from tests import factories
 from tests.conftest import REPO_ROOT
@@ -24,11 +22,9 @@ PAYLOADS = [
 
 
 @pytest.fixture
-def hostile(outcomes_env: Path, request: pytest.FixtureRequest) -> tuple[int, str]:
+def hostile(app_engine: Engine, request: pytest.FixtureRequest) -> tuple[int, str]:
     payload = request.param
-    engine = make_engine(f"sqlite:///{outcomes_env}")
-    upgrade(engine)
-    with session_scope(engine) as session:
+    with session_scope(app_engine) as session:
         admin = create_staff_user(
             session,
             email="admin@example.org",
@@ -51,7 +47,6 @@ def hostile(outcomes_env: Path, request: pytest.FixtureRequest) -> tuple[int, st
                 answers={"comments": payload},
             )
         )
-    engine.dispose()
     assert admin.id is not None
     return admin.id, payload
 

@@ -10,20 +10,19 @@ there: a user holding a temporary password, and an administrator without a secon
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.engine import Engine
 from streamlit.testing.v1 import AppTest
 
 from outcomes.access.permissions import PAGES, PageSpec
 from outcomes.access.staff import create_staff_user, programme_scope
 from outcomes.config import get_settings
 from outcomes.store.engine import make_engine, session_scope
-from outcomes.store.migrate import upgrade
 from outcomes.web.context import MUST_CHANGE_PASSWORD, MUST_ENROL
 from tests import factories
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, SharedDatabase, read_only_database
 
 APP = str(REPO_ROOT / "app.py")
 PASSWORD = "purple lantern over the harbour"
@@ -52,10 +51,7 @@ ALLOWED = {
 }
 
 
-@pytest.fixture
-def institution(outcomes_env: Path) -> dict[str, int]:
-    engine = make_engine(f"sqlite:///{outcomes_env}")
-    upgrade(engine)
+def _build_institution(engine: Engine) -> dict[str, int]:
     ids: dict[str, int] = {}
     with session_scope(engine) as session:
         factories.programme(session, "DA-101")
@@ -77,8 +73,22 @@ def institution(outcomes_env: Path) -> dict[str, int]:
             ids[name] = user.id or 0
             if name == "admin":
                 factories.second_factor(session, ids[name])
-    engine.dispose()
     return ids
+
+
+shared_institution = read_only_database("access-matrix", _build_institution)
+
+
+@pytest.fixture
+def institution(shared_institution: SharedDatabase[dict[str, int]]) -> dict[str, int]:
+    """The audiences' accounts, in a database shared by the tests that only read it."""
+    return shared_institution.built
+
+
+@pytest.fixture
+def own_institution(app_engine: Engine) -> dict[str, int]:
+    """The audiences' accounts, in a database of this test's own (for tests that change it)."""
+    return _build_institution(app_engine)
 
 
 def _state(audience: str, ids: dict[str, int]) -> dict[str, Any]:
@@ -179,17 +189,15 @@ def test_a_scoped_manager_is_limited_to_their_programme(institution: dict[str, i
 
 
 def test_a_role_changed_by_an_administrator_applies_on_the_next_rerun(
-    institution: dict[str, int],
+    own_institution: dict[str, int], app_engine: Engine
 ) -> None:
     from outcomes.access.staff import change_role
 
-    at = _run(APP, _state("manager", institution))
+    at = _run(APP, _state("manager", own_institution))
     at.switch_page("pages/programmes.py")
     at.run()
-    engine = make_engine(get_settings().database_url)
-    with session_scope(engine) as session:
-        change_role(session, user_id=institution["manager"], role="reviewer", actor="test")
-    engine.dispose()
+    with session_scope(app_engine) as session:
+        change_role(session, user_id=own_institution["manager"], role="reviewer", actor="test")
     at.run()
     assert at.session_state["staff"].role == "reviewer"
     assert [e.value for e in at.error] == ["You do not have access to Programmes."]

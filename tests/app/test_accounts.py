@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import pyotp
 import pytest
+from sqlalchemy.engine import Engine
 from streamlit.testing.v1 import AppTest
 
 from outcomes.access import sessions, staff_sessions
 from outcomes.access.staff import create_staff_user
 from outcomes.config import get_settings
 from outcomes.store.engine import make_engine, session_scope
-from outcomes.store.migrate import upgrade
 from outcomes.web.context import MUST_CHANGE_PASSWORD
 from tests import factories
 from tests.app.test_signin_sessions import APP, PASSWORD, Clock, _sign_in
@@ -29,10 +28,8 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
 
 
 @pytest.fixture
-def users(outcomes_env: Path) -> dict[str, int]:
-    engine = make_engine(f"sqlite:///{outcomes_env}")
-    upgrade(engine)
-    with session_scope(engine) as session:
+def users(app_engine: Engine) -> dict[str, int]:
+    with session_scope(app_engine) as session:
         ids = {}
         for name, role, temporary in (
             ("admin", "admin", False),
@@ -49,7 +46,6 @@ def users(outcomes_env: Path) -> dict[str, int]:
                 must_change_password=temporary,
             )
             ids[name] = user.id or 0
-    engine.dispose()
     return ids
 
 

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import pytest
+from sqlalchemy.engine import Engine
 from streamlit.testing.v1 import AppTest
 
 from outcomes.access.auth import UNKNOWN_EMAIL
 from outcomes.access.sessions import StaffSession
 from outcomes.access.staff import create_staff_user
-from outcomes.store.engine import make_engine, session_scope
-from outcomes.store.migrate import upgrade
+from outcomes.store.engine import session_scope
 from tests import factories
 from tests.conftest import REPO_ROOT
 
@@ -20,10 +18,9 @@ DIGEST = "9f" * 32
 
 
 @pytest.fixture
-def trail(outcomes_env: Path) -> dict[str, StaffSession]:
+def trail(app_engine: Engine) -> dict[str, StaffSession]:
     """An administrator and a reviewer, signed in, and an unknown e-mail's failed sign-in."""
-    engine = make_engine(f"sqlite:///{outcomes_env}")
-    upgrade(engine)
+    engine = app_engine
     with session_scope(engine) as session:
         factories.unknown_email_failure(session, DIGEST)
         # Single sign-on accounts: the second factor is the identity provider's.

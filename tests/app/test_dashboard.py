@@ -2,28 +2,21 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
-import pytest
+from sqlalchemy.engine import Engine
 from streamlit.testing.v1 import AppTest
 
 from outcomes.access.staff import create_staff_user
 from outcomes.demo import generate_demo
-from outcomes.store.engine import make_engine, session_scope
-from outcomes.store.migrate import upgrade
+from outcomes.store.engine import session_scope
 from tests import factories
-from tests.conftest import REPO_ROOT, TEST_SECRET_KEY
+from tests.conftest import REPO_ROOT, SharedDatabase, read_only_database
 
 PAGE = str(REPO_ROOT / "pages" / "dashboard.py")
 PASSWORD = "purple lantern over the harbour"
 
 
-@pytest.fixture(scope="module")
-def demo_database(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, int]]:
-    path = tmp_path_factory.mktemp("dashboard") / "outcomes.db"
-    engine = make_engine(f"sqlite:///{path}")
-    upgrade(engine)
+def _build_demo(engine: Engine) -> dict[str, int]:
     generate_demo(engine, learners=3000, seed=5)
     ids = {}
     with session_scope(engine) as session:
@@ -43,28 +36,24 @@ def demo_database(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[
                 must_change_password=False,
             )
             ids[name] = user.id or 0
-    engine.dispose()
-    return path, ids
+    return ids
 
 
-def open_dashboard(
-    monkeypatch: pytest.MonkeyPatch, database: tuple[Path, dict[str, int]], who: str
-) -> AppTest:
-    path, ids = database
-    monkeypatch.setenv("OUTCOMES_DATABASE_URL", f"sqlite:///{path}")
-    monkeypatch.setenv("OUTCOMES_SECRET_KEY", TEST_SECRET_KEY)  # keys the session token
+# A demo institution of 3,000 learners with three more staff.
+demo_database = read_only_database("dashboard-demo", _build_demo)
+
+
+def open_dashboard(database: SharedDatabase[dict[str, int]], who: str) -> AppTest:
     at = AppTest.from_file(PAGE, default_timeout=60)
-    engine = make_engine(f"sqlite:///{path}")
-    with session_scope(engine) as session:
-        at.session_state["staff"] = factories.signed_in(session, ids[who])
-    engine.dispose()
+    with session_scope(database.engine) as session:
+        at.session_state["staff"] = factories.signed_in(session, database.built[who])
     return at.run()
 
 
 def test_a_manager_reads_the_impact_of_a_programme_in_one_sentence(
-    monkeypatch: pytest.MonkeyPatch, demo_database: tuple[Path, dict[str, int]]
+    demo_database: SharedDatabase[dict[str, int]],
 ) -> None:
-    at = open_dashboard(monkeypatch, demo_database, "manager")
+    at = open_dashboard(demo_database, "manager")
     assert not at.exception, at.exception
     headline = at.subheader[0].value
     assert headline.startswith("Holders of MC-AUTOM were")
@@ -86,9 +75,9 @@ def test_a_manager_reads_the_impact_of_a_programme_in_one_sentence(
 
 
 def test_a_manager_limited_to_one_programme_sees_only_that_programme(
-    monkeypatch: pytest.MonkeyPatch, demo_database: tuple[Path, dict[str, int]]
+    demo_database: SharedDatabase[dict[str, int]],
 ) -> None:
-    at = open_dashboard(monkeypatch, demo_database, "scoped")
+    at = open_dashboard(demo_database, "scoped")
     assert not at.exception, at.exception
     assert at.selectbox(key="dashboard_programme").options == ["MC-CYBER"]
     assert set(at.dataframe[0].value["programme"]) == {"MC-CYBER"}
@@ -96,9 +85,9 @@ def test_a_manager_limited_to_one_programme_sees_only_that_programme(
 
 
 def test_a_reviewer_sees_only_suppressed_aggregates(
-    monkeypatch: pytest.MonkeyPatch, demo_database: tuple[Path, dict[str, int]]
+    demo_database: SharedDatabase[dict[str, int]],
 ) -> None:
-    at = open_dashboard(monkeypatch, demo_database, "reviewer")
+    at = open_dashboard(demo_database, "reviewer")
     assert not at.exception, at.exception
     statement = at.info[0].value
     assert "rounded" in statement.lower()

@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from sqlalchemy.engine import Engine
 from streamlit.testing.v1 import AppTest
 
 from outcomes.access.staff import NO_PROGRAMMES, create_staff_user, programme_scope, user_by_email
 from outcomes.config import get_settings
 from outcomes.store.engine import make_engine, session_scope
-from outcomes.store.migrate import upgrade
 from tests import factories
 from tests.conftest import REPO_ROOT
 
 
 @pytest.fixture
-def unassigned_manager(outcomes_env: Path) -> int:
-    engine = make_engine(f"sqlite:///{outcomes_env}")
-    upgrade(engine)
+def unassigned_manager(app_engine: Engine) -> int:
+    engine = app_engine
     with session_scope(engine) as session:
         programme = factories.programme(session, "DA-101")
         factories.credential(

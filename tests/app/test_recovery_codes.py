@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 from streamlit.testing.v1 import AppTest
 
 from outcomes.access import mfa
 from outcomes.access.auth import SECOND_FACTOR_FAILED
 from outcomes.config import get_settings
 from outcomes.store.engine import make_engine, session_scope
-from outcomes.store.migrate import upgrade
 from outcomes.store.tables import StaffRecoveryCode
 from tests import factories
 from tests.app.test_signin_sessions import APP, PASSWORD, Clock, _actions, _sign_in
@@ -21,10 +19,9 @@ CODE_LABEL = "Code from your authenticator app, or a recovery code"
 
 
 @pytest.fixture
-def enrolled(outcomes_env: Path) -> tuple[int, list[str]]:
+def enrolled(app_engine: Engine) -> tuple[int, list[str]]:
     """An administrator with a TOTP second factor; their id and recovery codes."""
-    engine = make_engine(f"sqlite:///{outcomes_env}")
-    upgrade(engine)
+    engine = app_engine
     with session_scope(engine) as session:
         user_id = factories.staff_user(session, "admin@example.org", password=PASSWORD)
         second = factories.enrolled_second_factor(session, user_id)

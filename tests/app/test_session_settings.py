@@ -8,17 +8,16 @@ and a configured ``[auth]`` section on ``AppTest.secrets``, so that the app's ow
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 from streamlit.testing.v1 import AppTest
 
 from outcomes.access import sessions
 from outcomes.config import get_settings
 from outcomes.store.engine import make_engine, session_scope
-from outcomes.store.migrate import upgrade
 from outcomes.store.tables import StaffSessionRecord
 from tests import factories
 from tests.app.test_signin_sessions import APP, PASSWORD, Clock, _actions, _sign_in
@@ -35,9 +34,8 @@ AUTH_SECRETS = {
 
 
 @pytest.fixture
-def manager(outcomes_env: Path) -> int:
-    engine = make_engine(f"sqlite:///{outcomes_env}")
-    upgrade(engine)
+def manager(app_engine: Engine) -> int:
+    engine = app_engine
     with session_scope(engine) as session:
         user_id = factories.staff_user(
             session, "manager@example.org", role="manager", password=PASSWORD

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.engine import Engine
 from streamlit.testing.v1 import AppTest
 
 from outcomes.access import sessions
@@ -20,7 +20,6 @@ from outcomes.access.auth import (
 from outcomes.access.staff import create_staff_user, set_active
 from outcomes.config import get_settings
 from outcomes.store.engine import make_engine, session_scope
-from outcomes.store.migrate import upgrade
 from outcomes.store.tables import AuditEvent
 from tests.conftest import REPO_ROOT
 
@@ -50,12 +49,10 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
 
 
 @pytest.fixture
-def admin(outcomes_env: Path, monkeypatch: pytest.MonkeyPatch) -> int:
+def admin(app_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> int:
     # Sessions by password alone: the second factor has tests of its own (test_accounts.py).
     monkeypatch.setenv("OUTCOMES_ADMIN_TOTP", "optional")
-    engine = make_engine(f"sqlite:///{outcomes_env}")
-    upgrade(engine)
-    with session_scope(engine) as session:
+    with session_scope(app_engine) as session:
         user = create_staff_user(
             session,
             email="admin@example.org",
@@ -64,7 +61,6 @@ def admin(outcomes_env: Path, monkeypatch: pytest.MonkeyPatch) -> int:
             actor="test",
             must_change_password=False,
         )
-    engine.dispose()
     assert user.id is not None
     return user.id
 

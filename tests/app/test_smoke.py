@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import Engine
 from streamlit.testing.v1 import AppTest
 
 from outcomes.access.permissions import PAGES, STAFF_ROLES
@@ -12,7 +13,6 @@ from outcomes.access.sessions import StaffSession
 from outcomes.access.staff import create_staff_user
 from outcomes.config import get_settings
 from outcomes.store.engine import make_engine, session_scope
-from outcomes.store.migrate import upgrade
 from tests import factories
 from tests.conftest import REPO_ROOT
 
@@ -20,10 +20,8 @@ APP = str(REPO_ROOT / "app.py")
 
 
 @pytest.fixture
-def migrated(outcomes_env: Path) -> Path:
-    engine = make_engine(f"sqlite:///{outcomes_env}")
-    upgrade(engine)
-    with session_scope(engine) as session:
+def migrated(app_engine: Engine) -> Engine:
+    with session_scope(app_engine) as session:
         for role in STAFF_ROLES:
             user = create_staff_user(
                 session,
@@ -36,8 +34,7 @@ def migrated(outcomes_env: Path) -> Path:
             )
             if role == "admin":
                 factories.second_factor(session, user.id or 0)
-    engine.dispose()
-    return outcomes_env
+    return app_engine
 
 
 def signed_in(role: str) -> StaffSession:
@@ -60,14 +57,14 @@ def run_app(viewer: StaffSession | None = None, page: str | None = None) -> AppT
     return at
 
 
-def test_an_anonymous_visitor_sees_the_staff_sign_in(migrated: Path) -> None:
+def test_an_anonymous_visitor_sees_the_staff_sign_in(migrated: Engine) -> None:
     at = run_app()
     assert not at.exception
     assert [field.label for field in at.text_input] == ["Email", "Password"]
     assert at.button[0].label == "Sign in"
 
 
-def test_a_staff_member_signs_in_with_email_and_password(migrated: Path) -> None:
+def test_a_staff_member_signs_in_with_email_and_password(migrated: Engine) -> None:
     at = run_app()
     at.text_input[0].input("manager@example.org")
     at.text_input[1].input("purple lantern over the harbour")
@@ -76,7 +73,7 @@ def test_a_staff_member_signs_in_with_email_and_password(migrated: Path) -> None
     assert at.session_state["staff"].role == "manager"
 
 
-def test_a_wrong_password_is_refused_plainly(migrated: Path) -> None:
+def test_a_wrong_password_is_refused_plainly(migrated: Engine) -> None:
     at = run_app()
     at.text_input[0].input("admin@example.org")
     at.text_input[1].input("not the right password")
@@ -86,7 +83,7 @@ def test_a_wrong_password_is_refused_plainly(migrated: Path) -> None:
 
 
 @pytest.mark.parametrize("role", STAFF_ROLES)
-def test_every_page_a_role_may_open_runs_without_an_exception(migrated: Path, role: str) -> None:
+def test_every_page_a_role_may_open_runs_without_an_exception(migrated: Engine, role: str) -> None:
     viewer = signed_in(role)
     for spec in PAGES:
         if role not in spec.audiences:
@@ -96,7 +93,10 @@ def test_every_page_a_role_may_open_runs_without_an_exception(migrated: Path, ro
         assert not at.error, (spec.key, [e.value for e in at.error])
 
 
-def test_an_unmigrated_database_is_explained_not_a_traceback(outcomes_env: Path) -> None:
+def test_an_unmigrated_database_is_explained_not_a_traceback(
+    outcomes_env: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OUTCOMES_DATABASE_URL", database_url)
     at = run_app()
     assert not at.exception
     assert "outcomes db upgrade" in at.error[0].value

@@ -96,8 +96,8 @@ def test_db_upgrade_then_an_administrator_is_added_from_standard_input(database_
     assert actions[0].actor.startswith("cli:")
 
 
-def test_errors_are_one_line_on_stderr_with_a_non_zero_exit(tmp_path: Path) -> None:
-    env = cli_env(f"sqlite:///{tmp_path / 'o.db'}")
+def test_errors_are_one_line_on_stderr_with_a_non_zero_exit(database_url: str) -> None:
+    env = cli_env(database_url)
     not_migrated = outcomes(
         "users",
         "add",
@@ -127,6 +127,8 @@ def test_errors_are_one_line_on_stderr_with_a_non_zero_exit(tmp_path: Path) -> N
     bad_role = outcomes("users", "add", "a@example.org", "--role", "boss", env=env)
     assert bad_role.returncode == 1 and "Unknown role 'boss'" in bad_role.stderr
 
+
+def test_a_malformed_setting_is_one_line_without_a_traceback() -> None:
     bad_setting = outcomes("db", "upgrade", env=cli_env("mysql://x/y"))
     assert bad_setting.returncode == 2
     assert bad_setting.stderr.startswith("Error: OUTCOMES_DATABASE_URL is malformed")

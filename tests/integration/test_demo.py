@@ -1,14 +1,14 @@
 """The demo generator: deterministic, internally consistent, with the selection it plants.
 
-Runs on a temp-file SQLite, and on PostgreSQL too when ``OUTCOMES_TEST_DATABASE_URL`` is set
-(the ``engine`` fixture of tests/conftest.py gives each test its own schema).
+Runs on a temp-file SQLite, and on PostgreSQL too when ``OUTCOMES_TEST_DATABASE_URL`` is set:
+tests that write get a database of their own (``engine``); the read-only ones share one demo
+per engine, built once (``read_only_database``), in one test process per engine.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
 from outcomes.access.passwords import verify_password
-from outcomes.cli.demo import seed
+from outcomes.cli.demo import answer_key_path, seed
 from outcomes.config import get_settings
 from outcomes.demo import (
     DemoDatabaseNotEmpty,
@@ -30,10 +30,10 @@ from outcomes.demo import (
 from outcomes.demo.writer import DEMO_TABLES, empty_tables
 from outcomes.instruments import derive_outcome, instrument_from_definition, validate_answers
 from outcomes.instruments.canonical import OUTCOME_COLUMNS
-from outcomes.store.engine import make_engine, session_scope
-from outcomes.store.migrate import upgrade
+from outcomes.store.engine import session_scope
 from outcomes.store.tables import Programme
 from outcomes.vocab import ACTIVITIES
+from tests.conftest import SharedDatabase, read_only_database
 
 SECRET = "demo-test-secret-key-that-is-long-enough-0123"
 
@@ -50,20 +50,27 @@ def content_hash(engine: Engine) -> str:
     return digest.hexdigest()
 
 
+def json_value(value: object) -> object:
+    """A JSON column as read by pandas: text on SQLite, already decoded on PostgreSQL."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
 def frame(engine: Engine, sql: str) -> pd.DataFrame:
     with engine.connect() as connection:
         return pd.read_sql(sa.text(sql), connection)
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Engine, DemoSummary]]:
-    """One SQLite demo of 8,000 learners shared by the read-only tests below."""
-    path = tmp_path_factory.mktemp("demo") / "demo.db"
-    engine = make_engine(f"sqlite:///{path}")
-    upgrade(engine)
-    summary = generate_demo(engine, learners=8000, seed=11, demo_staff_key=SECRET)
-    yield engine, summary
-    engine.dispose()
+def _build_demo(engine: Engine) -> DemoSummary:
+    return generate_demo(engine, learners=8000, seed=11, demo_staff_key=SECRET)
+
+
+# One demo of 8,000 learners shared by the read-only tests below.
+shared_demo = read_only_database("demo-8000", _build_demo)
+
+
+@pytest.fixture
+def demo(shared_demo: SharedDatabase[DemoSummary]) -> tuple[Engine, DemoSummary]:
+    return shared_demo.engine, shared_demo.built
 
 
 def test_same_seed_gives_identical_content_and_another_seed_differs(engine: Engine) -> None:
@@ -249,7 +256,7 @@ def test_survey_outcomes_are_what_the_instruments_derive(demo: tuple[Engine, Dem
     settings = get_settings({})
     versions = frame(engine, "SELECT id, definition FROM instrument_version")
     instruments = {
-        row.id: instrument_from_definition(json.loads(row.definition))
+        row.id: instrument_from_definition(json_value(row.definition))
         for row in versions.itertuples()
     }
     rows = frame(
@@ -260,7 +267,7 @@ def test_survey_outcomes_are_what_the_instruments_derive(demo: tuple[Engine, Dem
     assert len(rows) > 1000
     for row in rows.to_dict("records"):
         instrument = instruments[row["version"]]
-        answers = json.loads(row["answers"])
+        answers = json_value(row["answers"])
         report = validate_answers(instrument, answers)
         problems = [m for m in report.messages if m.severity == "error" and m.code != "required"]
         assert not problems, (answers, problems)
@@ -291,11 +298,14 @@ def test_staff_accounts_get_the_derived_passwords(demo: tuple[Engine, DemoSummar
         assert verify_password(row.password_hash, passwords[row.role])
 
 
-def test_cli_refuses_a_non_empty_database_unless_reset_with_yes(outcomes_env: Path) -> None:
+def test_cli_refuses_a_non_empty_database_unless_reset_with_yes(
+    app_engine: Engine, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # PostgreSQL's answer key goes to var/ under it
     runner = CliRunner()
     first = runner.invoke(_app(), ["--learners", "120", "--seed", "5"])
     assert first.exit_code == 0, first.output
-    assert (outcomes_env.parent / "answer-key.json").is_file()
+    assert answer_key_path(database_url).is_file()
     again = runner.invoke(_app(), ["--learners", "120"])
     assert again.exit_code != 0
     assert "already holds data" in again.output
@@ -304,11 +314,9 @@ def test_cli_refuses_a_non_empty_database_unless_reset_with_yes(outcomes_env: Pa
     assert "add --yes" in unconfirmed.output
     reset = runner.invoke(_app(), ["--learners", "130", "--seed", "5", "--reset", "--yes"])
     assert reset.exit_code == 0, reset.output
-    engine = make_engine(f"sqlite:///{outcomes_env}")
-    assert frame(engine, "SELECT COUNT(*) AS n FROM learner")["n"][0] == 130
-    actions = set(frame(engine, "SELECT action FROM audit_event")["action"])
+    assert frame(app_engine, "SELECT COUNT(*) AS n FROM learner")["n"][0] == 130
+    actions = set(frame(app_engine, "SELECT action FROM audit_event")["action"])
     assert {"demo.reset", "demo.generated"} <= actions
-    engine.dispose()
 
 
 def _app():

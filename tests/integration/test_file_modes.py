@@ -15,6 +15,9 @@ from outcomes.store.engine import make_engine, session_scope
 from outcomes.store.migrate import upgrade
 from tests import factories
 
+# File modes are about SQLite's files; PostgreSQL keeps its data in its own server.
+pytestmark = pytest.mark.sqlite_only("the database and its directory are files only on SQLite")
+
 
 def _mode(path: Path) -> int:
     return stat.S_IMODE(path.lstat().st_mode)

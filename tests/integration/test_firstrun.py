@@ -18,11 +18,15 @@ from outcomes.store.engine import make_engine
 from tests.conftest import TEST_SECRET_KEY
 
 
-def prepare(workdir: Path, *, demo: str = "on") -> subprocess.CompletedProcess:
+def prepare(
+    workdir: Path, database_url: str | None, *, demo: str = "on"
+) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OUTCOMES_")}
     env.update(
         OUTCOMES_SECRET_KEY=TEST_SECRET_KEY, OUTCOMES_DEMO_LEARNERS="400", OUTCOMES_DEMO=demo
     )
+    if database_url is not None:  # else the default: var/outcomes.db under the working directory
+        env.update(OUTCOMES_DATABASE_URL=database_url)
     return subprocess.run(
         [sys.executable, "-m", "outcomes", "demo", "prepare"],
         cwd=workdir,
@@ -33,37 +37,19 @@ def prepare(workdir: Path, *, demo: str = "on") -> subprocess.CompletedProcess:
     )
 
 
-def test_first_run_migrates_loads_the_demo_and_prints_working_sign_ins(tmp_path: Path) -> None:
-    first = prepare(tmp_path)
-    assert first.returncode == 0, first.stderr
-    database = tmp_path / "var" / "outcomes.db"
-    assert database.exists(), "the default database lives in var/ under the working directory"
-    assert (tmp_path / "var" / "answer-key.json").exists()
-    assert "Loaded the demo institution (400 learners)" in first.stdout
-    assert "http://localhost:8501" in first.stdout
-
+def printed_sign_ins(stdout: str) -> dict[str, tuple[str, str]]:
+    """Role → (e-mail, password) from the lines ``prepare`` prints."""
     sign_ins = {}
-    for line in first.stdout.splitlines():
+    for line in stdout.splitlines():
         parts = line.split()
         if len(parts) == 3 and parts[0] in ("admin", "manager", "reviewer"):
             sign_ins[parts[0]] = (parts[1], parts[2])
-    assert set(sign_ins) == {"admin", "manager", "reviewer"}
-
-    hashes, learners = _staff_and_learners(database)
-    assert learners == 400
-    for email, password in sign_ins.values():
-        assert verify_password(hashes[email], password)
-        assert password not in database.read_bytes().decode("latin-1")
-
-    second = prepare(tmp_path)
-    assert second.returncode == 0, second.stderr
-    assert "Loaded the demo institution" not in second.stdout, "the demo loads on first run only"
-    assert second.stdout.count("@") == 3, "the same sign-ins are printed again"
+    return sign_ins
 
 
-def _staff_and_learners(database: Path) -> tuple[dict[str, str], int]:
+def _staff_and_learners(database_url: str) -> tuple[dict[str, str], int]:
     """E-mail → password hash of every staff account, and the number of learners."""
-    engine = make_engine(f"sqlite:///{database}")
+    engine = make_engine(database_url)
     with engine.connect() as conn:
         hashes = dict(conn.execute(sa.text("SELECT email, password_hash FROM staff_user")).all())
         learners = conn.execute(sa.text("SELECT count(*) FROM learner")).scalar_one()
@@ -71,19 +57,53 @@ def _staff_and_learners(database: Path) -> tuple[dict[str, str], int]:
     return hashes, learners
 
 
-def test_first_run_outside_demo_mode_loads_the_data_but_creates_no_sign_ins(
-    tmp_path: Path,
+def test_first_run_migrates_loads_the_demo_and_prints_working_sign_ins(
+    tmp_path: Path, database_url: str
 ) -> None:
-    off = prepare(tmp_path, demo="off")
+    on_sqlite = database_url.startswith("sqlite")
+    first = prepare(tmp_path, None if on_sqlite else database_url)
+    assert first.returncode == 0, first.stderr
+    database = tmp_path / "var" / "outcomes.db"
+    if on_sqlite:
+        assert database.exists(), "the default database lives in var/ under the working directory"
+        database_url = f"sqlite:///{database}"
+    assert (tmp_path / "var" / "answer-key.json").exists()
+    assert "Loaded the demo institution (400 learners)" in first.stdout
+    assert "http://localhost:8501" in first.stdout
+
+    sign_ins = printed_sign_ins(first.stdout)
+    assert set(sign_ins) == {"admin", "manager", "reviewer"}
+
+    hashes, learners = _staff_and_learners(database_url)
+    assert learners == 400
+    for email, password in sign_ins.values():
+        assert verify_password(hashes[email], password)
+        if on_sqlite:
+            assert password not in database.read_bytes().decode("latin-1")
+
+    second = prepare(tmp_path, None if on_sqlite else database_url)
+    assert second.returncode == 0, second.stderr
+    assert "Loaded the demo institution" not in second.stdout, "the demo loads on first run only"
+    assert printed_sign_ins(second.stdout) == sign_ins, "the same sign-ins are printed again"
+
+
+def test_first_run_outside_demo_mode_loads_the_data_but_creates_no_sign_ins(
+    tmp_path: Path, database_url: str
+) -> None:
+    on_sqlite = database_url.startswith("sqlite")
+    url = None if on_sqlite else database_url
+    read_url = f"sqlite:///{tmp_path / 'var' / 'outcomes.db'}" if on_sqlite else database_url
+    off = prepare(tmp_path, url, demo="off")
     assert off.returncode == 0, off.stderr
     assert "Loaded the demo institution (400 learners)" in off.stdout
     assert DEMO_MODE_OFF in off.stdout
-    assert "@" not in off.stdout, "no sign-in is printed"
-    database = tmp_path / "var" / "outcomes.db"
-    assert _staff_and_learners(database) == ({}, 400)
+    assert printed_sign_ins(off.stdout) == {}, "no sign-in is printed"
+    assert _staff_and_learners(read_url) == ({}, 400)
 
-    on = prepare(tmp_path, demo="on")
+    on = prepare(tmp_path, url, demo="on")
     assert on.returncode == 0, on.stderr
     assert "Loaded the demo institution" not in on.stdout
-    assert on.stdout.count("@") == 3, "turning demo mode on later gives the demo sign-ins"
-    assert len(_staff_and_learners(database)[0]) == 3
+    assert set(printed_sign_ins(on.stdout)) == {"admin", "manager", "reviewer"}, (
+        "turning demo mode on later gives the demo sign-ins"
+    )
+    assert len(_staff_and_learners(read_url)[0]) == 3

@@ -1,4 +1,4 @@
-"""The ``outcomes privacy`` commands, end to end on a temp SQLite database."""
+"""The ``outcomes privacy`` commands, end to end, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import json
 import os
 import stat
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,17 +15,23 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 from outcomes.cli.main import app
-from outcomes.store.engine import make_engine, session_scope
-from outcomes.store.migrate import upgrade
+from outcomes.store.engine import session_scope
 from outcomes.store.tables import AuditEvent, Enrolment, Learner, LearnerIdentity
 from tests import factories
 
 
-def test_export_erase_and_purge_from_the_command_line(outcomes_env: Path, tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{outcomes_env}")
-    upgrade(engine)
+@pytest.fixture
+def cli_engine(app_engine: Engine) -> Engine:
+    """The CLI pointed at a migrated database (SQLite and PostgreSQL) holding ana@example.org."""
+    with session_scope(app_engine) as session:
+        factories.learner(session, email="ana@example.org")
+    return app_engine
+
+
+def test_export_erase_and_purge_from_the_command_line(cli_engine: Engine, tmp_path: Path) -> None:
+    engine = cli_engine
     with session_scope(engine) as session:
-        who = factories.learner(session, email="ana@example.org")
+        who = session.exec(select(Learner)).one()
         factories.credential(
             session, factories.completed_enrolment(session, who, factories.programme(session))
         )
@@ -51,16 +56,11 @@ def test_export_erase_and_purge_from_the_command_line(outcomes_env: Path, tmp_pa
         events = session.exec(select(AuditEvent)).all()
     assert [e.action for e in events] == ["privacy.exported", "privacy.erased", "privacy.purged"]
     assert all(e.actor.startswith("cli:") for e in events)
-    engine.dispose()
 
 
 def test_an_export_that_cannot_be_written_leaves_no_files_and_no_audit_event(
-    outcomes_env: Path, tmp_path: Path
+    cli_engine: Engine, tmp_path: Path
 ) -> None:
-    engine = make_engine(f"sqlite:///{outcomes_env}")
-    upgrade(engine)
-    with session_scope(engine) as session:
-        factories.learner(session, email="ana@example.org")
     taken = tmp_path / "taken"
     taken.mkdir()
     (taken / "keep.txt").write_text("someone else's file")
@@ -69,23 +69,8 @@ def test_an_export_that_cannot_be_written_leaves_no_files_and_no_audit_event(
     assert "already exists" in str(result.exception)
     assert [p.name for p in taken.iterdir()] == ["keep.txt"]
     assert not list(tmp_path.glob(".*partial"))
-    with session_scope(engine) as session:
+    with session_scope(cli_engine) as session:
         assert session.exec(select(AuditEvent)).all() == [], "no export happened, none recorded"
-    engine.dispose()
-
-
-@pytest.fixture
-def cli_engine(
-    outcomes_env: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Engine]:
-    """The CLI pointed at a migrated database (SQLite and PostgreSQL) holding ana@example.org."""
-    monkeypatch.setenv("OUTCOMES_DATABASE_URL", database_url)
-    engine = make_engine(database_url)
-    upgrade(engine)
-    with session_scope(engine) as session:
-        factories.learner(session, email="ana@example.org")
-    yield engine
-    engine.dispose()
 
 
 def _tree(root: Path) -> dict[str, bytes | str]:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from outcomes.instruments import instrument_from_definition, load_instrument
 from outcomes.instruments.loading import InstrumentError
 from outcomes.instruments.registry import load_shipped
-from outcomes.store.engine import make_engine
 from outcomes.store.instrument_versions import ensure_instrument_version, instrument_from_version
 from outcomes.store.tables import InstrumentVersion
 
@@ -49,8 +49,8 @@ def test_a_broken_stored_definition_is_refused_plainly() -> None:
         instrument_from_definition(definition)
 
 
-def test_ensure_instrument_version_stores_each_wording_once(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'versions.db'}")
+def test_ensure_instrument_version_stores_each_wording_once(empty_engine: Engine) -> None:
+    engine = empty_engine
     InstrumentVersion.metadata.create_all(engine, tables=[InstrumentVersion.__table__])
     original = load_shipped("exit")
     edited_definition = original.definition()
@@ -68,4 +68,3 @@ def test_ensure_instrument_version_stores_each_wording_once(tmp_path: Path) -> N
     # An old response renders with the wording its respondent saw.
     old = instrument_from_version(first)
     assert old.title.en == "Congratulations on completing your course"
-    engine.dispose()
