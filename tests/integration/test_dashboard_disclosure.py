@@ -13,16 +13,15 @@ import re
 from collections.abc import Iterator
 
 import pandas as pd
+import pytest
 import sqlalchemy as sa
 
-from outcomes.config import get_settings
+from outcomes.config import Settings, get_settings
 from outcomes.demo import generate_demo
 from outcomes.impact.dashboard import Dashboard, build_dashboard
 from outcomes.store.engine import session_scope
 
 SETTINGS = get_settings({})
-# Any count of people below this is small (the percentage base, 22.5, rounded up).
-SMALL = math.ceil(SETTINGS.min_base_for_percent)
 # A whole number standing alone: not part of a decimal ("0.12", "1.041") or of a word.
 WHOLE_NUMBER = re.compile(r"(?<![\w.])(\d+)(?![\w]|\.\d)")
 # Table columns holding counts of people even when stored as floats.
@@ -43,11 +42,16 @@ COUNT_COLUMNS = {
 DESCRIPTIONS = {"method", "unit", "definition"}
 
 
-def exact_small_counts(text: str) -> list[int]:
-    """Whole numbers in ``text`` below SMALL that rounding could not have produced."""
+def exact_small_counts(text: str, settings: Settings = SETTINGS) -> list[int]:
+    """Whole numbers in ``text`` that are small and that rounding could not have produced.
+
+    Small: below the percentage base rounded up (22.5 → 23 by default) and, since an
+    average is withheld at or below its threshold, at most that threshold as well.
+    """
+    small = max(math.ceil(settings.min_base_for_percent), settings.max_n_hiding_average + 1)
     text = re.sub(r"\d+ months", "months", text)  # the wave, not a count of people
     numbers = [int(match) for match in WHOLE_NUMBER.findall(text)]
-    return [n for n in numbers if 0 < n < SMALL and n % SETTINGS.rounding_base != 0]
+    return [n for n in numbers if 0 < n < small and n % settings.rounding_base != 0]
 
 
 def cell_counts(table: pd.DataFrame) -> Iterator[tuple[str, object]]:
@@ -107,20 +111,32 @@ def reviewer_sees(board: Dashboard) -> Iterator[tuple[str, str]]:
                 yield f"{name}.{column}", text
 
 
+# Each disclosure setting moved away from its default: every view must follow the setting,
+# not a number written into the code.
+THRESHOLDS = {
+    "HESA defaults": {},
+    "rounding to 10": {"OUTCOMES_ROUNDING_BASE": "10"},
+    "a percentage base of 40": {"OUTCOMES_MIN_BASE_FOR_PERCENT": "40"},
+    "averages withheld up to 30": {"OUTCOMES_MAX_N_HIDING_AVERAGE": "30"},
+}
+
+
+@pytest.mark.parametrize("thresholds", list(THRESHOLDS), ids=list(THRESHOLDS))
 def test_no_sentence_or_cell_a_reviewer_sees_holds_an_exact_small_count(
-    engine: sa.Engine,
+    engine: sa.Engine, thresholds: str
 ) -> None:
+    settings = get_settings(THRESHOLDS[thresholds])
     generate_demo(engine, learners=150, seed=5)
     found = []
     refused_for_size = False
     with session_scope(engine) as session:
         for wave in (6, 36):
             board = build_dashboard(
-                session, SETTINGS, role="reviewer", user_id=None, wave_months=wave
+                session, settings, role="reviewer", user_id=None, wave_months=wave
             )
             refused_for_size |= "Too few graduates" in (board.comparison.refusal or "")
             for where, text in reviewer_sees(board):
-                if "/fraction" in text or exact_small_counts(text):
+                if "/fraction" in text or exact_small_counts(text, settings):
                     found.append(f"wave {wave}, {where}: {text}")
     assert refused_for_size, "the data must exercise a comparison refused for small groups"
     assert not found, "\n".join(found)
