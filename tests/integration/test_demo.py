@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
 from outcomes.access.passwords import verify_password
-from outcomes.cli.demo import answer_key_path, seed
+from outcomes.cli.demo import seed
 from outcomes.config import get_settings
 from outcomes.demo import (
     DemoDatabaseNotEmpty,
@@ -27,6 +27,7 @@ from outcomes.demo import (
     demo_staff_emails,
     generate_demo,
 )
+from outcomes.demo.answer_key import answer_key_path
 from outcomes.demo.writer import DEMO_TABLES, empty_tables
 from outcomes.instruments import derive_outcome, instrument_from_definition, validate_answers
 from outcomes.instruments.canonical import OUTCOME_COLUMNS

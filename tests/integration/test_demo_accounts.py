@@ -15,6 +15,8 @@ import hmac
 import io
 
 import pytest
+import sqlalchemy as sa
+from alembic import command
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 from typer.testing import CliRunner
@@ -23,6 +25,7 @@ from outcomes import audit
 from outcomes.access import auth
 from outcomes.access.audit_view import export_audit_csv
 from outcomes.access.passwords import hash_password, verify_password
+from outcomes.access.staff import create_staff_user
 from outcomes.cli.main import app
 from outcomes.config import Settings, get_settings
 from outcomes.demo.staff_accounts import (
@@ -33,6 +36,7 @@ from outcomes.demo.staff_accounts import (
 )
 from outcomes.errors import OutcomesError
 from outcomes.store.engine import session_scope
+from outcomes.store.migrate import alembic_config, upgrade
 from outcomes.store.tables import StaffUser
 from tests import factories
 from tests.conftest import TEST_SECRET_KEY
@@ -176,3 +180,22 @@ def test_demo_logins_refuses_outside_demo_mode(
     shown = CliRunner().invoke(app, ["demo", "logins"])
     assert shown.exit_code == 0, shown.output
     assert demo_passwords(TEST_SECRET_KEY)["admin"] in shown.output
+
+
+def test_migration_0005_marks_the_demo_accounts_made_before_demo_mode(engine: Engine) -> None:
+    config = alembic_config(engine)
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0004")
+    with session_scope(engine) as session:
+        for actor, email in (("demo", "admin@demo.outcomes.example"), ("cli:ops", "a@uni.example")):
+            create_staff_user(
+                session, email=email, role="admin", password=None, actor=actor, is_demo=False
+            )
+    upgrade(engine)
+    with engine.connect() as conn:
+        marked = dict(conn.execute(sa.text("SELECT email, is_demo FROM staff_user")).all())
+    assert {email: bool(flag) for email, flag in marked.items()} == {
+        "admin@demo.outcomes.example": True,
+        "a@uni.example": False,
+    }

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from outcomes.cli.main.common import open_database
+from outcomes.cli.common import open_database
 from outcomes.errors import ValidationProblem
 
 if TYPE_CHECKING:  # pandas is imported by the commands that use it: `outcomes --help` stays fast

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from outcomes.cli.main.common import open_database
+from outcomes.cli.common import open_database
 
 app = typer.Typer(help="The audit trail.", no_args_is_help=True)
 

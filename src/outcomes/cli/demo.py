@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from outcomes.cli.main.common import fail
+from outcomes.cli.common import fail
 from outcomes.errors import OutcomesError
 
 # The generator, the database and rich are imported by the commands that run, so that

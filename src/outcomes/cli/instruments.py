@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from outcomes.cli.main.common import fail
+from outcomes.cli.common import fail
 from outcomes.errors import OutcomesError
 
 app = typer.Typer(

@@ -15,9 +15,9 @@ import typer
 from outcomes import __version__
 from outcomes.cli.analyze import app as analyze_app
 from outcomes.cli.audit import app as audit_app
+from outcomes.cli.common import ERROR_PREFIX, open_database
 from outcomes.cli.demo import demo_logins, seed
 from outcomes.cli.instruments import app as surveys_app
-from outcomes.cli.main.common import ERROR_PREFIX, open_database
 from outcomes.cli.privacy import app as privacy_app
 from outcomes.errors import OutcomesError
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from outcomes.cli.main.common import open_database
+from outcomes.cli.common import open_database
 from outcomes.errors import ValidationProblem
 
 app = typer.Typer(help="Privacy requests: access, erasure and retention.", no_args_is_help=True)
