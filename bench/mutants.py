@@ -155,6 +155,7 @@ class _Finder(ast.NodeVisitor):
 
     def __init__(self, module: str, source: str) -> None:
         self.module = module
+        self.source = source
         self.lines = source.splitlines(keepends=True)
         self.tokens = [
             t
@@ -339,6 +340,13 @@ class _Finder(ast.NodeVisitor):
         start, end = self._start(element), self._end(element)
         if start[0] != end[0]:
             return
+        if isinstance(node, ast.Tuple) and len(node.elts) == 2:
+            # ("a", "b") -> ("b",): keep it a tuple, never a bare string.
+            first, last = self._start(node.elts[0]), self._end(node.elts[1])
+            kept = ast.get_source_segment(self.source, node.elts[1 - i])
+            if first[0] == last[0] and kept is not None:
+                self._add_span(first[0], first[1], last[1], kept + ",", "code dropped")
+            return
         after = self._token_between(end, self._end(node), ",")
         if after and after.start[0] == start[0]:
             stop = after.end[1]
@@ -403,6 +411,10 @@ class Sandbox:
     def __init__(self) -> None:
         self.dir = Path(tempfile.mkdtemp(prefix="outcomes-mutants-"))
         self.src = self.dir / "src"
+        # The code finds its data (seed/, surveys/) beside src/: link those in, read-only use.
+        for entry in ROOT.iterdir():
+            if entry.name not in {"src", ".git", ".venv", "var"}:
+                (self.dir / entry.name).symlink_to(entry)
         shutil.copytree(
             ROOT / "src", self.src, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info")
         )
