@@ -87,6 +87,7 @@ TESTS: dict[str, tuple[str, ...]] = {
     "access/permissions.py": ("tests/unit/test_permissions.py",),
     "store/queries.py": (
         "tests/integration/test_queries.py",
+        "tests/integration/test_programme_table.py",
         "tests/integration/test_analysis_table.py",
     ),
 }
