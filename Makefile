@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 SECRET_FILE := var/secret.key
 export OUTCOMES_DATABASE_URL ?= sqlite:///var/outcomes.db
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench mutants clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,12 @@ lint: $(VENV)/.dev
 
 bench: $(VENV)/.dev
 	$(BIN)/python bench/run.py
+
+# Mutation testing of the core (not run by CI or make test): report in bench/results/mutants.md.
+# The default arguments reproduce the committed report; MUTANTS_ARGS= runs every mutant.
+MUTANTS_ARGS ?= --sample 108 --seed 1 --jobs 2
+mutants: $(VENV)/.dev
+	$(BIN)/python bench/mutants.py $(MUTANTS_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

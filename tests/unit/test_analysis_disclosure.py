@@ -75,6 +75,12 @@ def test_policy_comes_from_settings():
     assert "50" in policy.statement() and "9 people" in policy.statement()
 
 
+def test_the_statement_names_the_withheld_counts_even_when_only_ones_are_withheld():
+    assert "Counts from 1 to 1 are withheld." in DisclosurePolicy(min_count=2).statement()
+    assert "Counts from 1 to 4 are withheld." in DisclosurePolicy().statement()
+    assert "are withheld." not in DisclosurePolicy(min_count=1).statement()
+
+
 def test_worked_example_withholds_primary_and_secondary_cells():
     table = with_margins(np.array([[30, 12, 9], [3, 8, 15], [40, 2, 20]]))
     result = suppress_small_cells(
@@ -91,6 +97,18 @@ def test_worked_example_withholds_primary_and_secondary_cells():
     assert result.published.loc["Total", "total"] == 140
     assert result.published["c0"].isna().sum() == result.withheld["c0"].sum()
     assert "withheld" in result.statement()
+
+
+def test_a_cell_only_a_combination_of_rows_and_columns_pins_down_is_withheld_too():
+    # After the row-and-column pass every row and column hides two or more cells, yet the
+    # margins together still give r3/c0 unless c0 of r0 is withheld as well.
+    table = with_margins(np.array([[9, 6, 6, 30], [2, 20, 9, 0], [3, 20, 6, 0], [12, 12, 20, 1]]))
+    result = suppress_small_cells(
+        table, DisclosurePolicy(), counts=list(table.columns), total_column="total",
+        total_row="Total",
+    )  # fmt: skip
+    assert result.secondary.loc["r0", "c0"]
+    assert recoverable_by_linear_algebra(table, result.withheld) == []
 
 
 def test_rates_need_a_base_of_22_5_and_averages_more_than_7():

@@ -145,3 +145,22 @@ def test_a_mean_of_fewer_than_two_answers_has_no_interval_even_with_a_finite_sd(
 def test_confidence_outside_zero_and_one_is_rejected():
     with pytest.raises(ValueError, match="confidence"):
         wilson_interval(1, 2, confidence=95)
+
+
+def test_a_group_where_everyone_succeeded_has_an_upper_limit_of_one_never_above():
+    # Unclipped, the Wilson limit lands one unit in the last place above 1 for many n.
+    n = np.arange(1, 2001)
+    _, high = wilson_interval(n, n)
+    assert np.all(high <= 1.0) and high.max() == 1.0
+
+
+def test_the_nps_of_a_single_answer_is_defined():
+    score, _, _ = nps_interval(1, 0, 1)
+    assert score == pytest.approx(1.0)
+
+
+def test_order_statistic_ranks_cover_95_percent_unless_told_otherwise():
+    from outcomes.analysis.intervals import order_statistic_ranks
+
+    default = np.array(order_statistic_ranks(100, 0.5))
+    np.testing.assert_array_equal(default, np.array(order_statistic_ranks(100, 0.5, 0.95)))

@@ -78,6 +78,15 @@ def test_satisfaction_mean_and_nps():
     assert nps.ci_low < 0 < nps.ci_high
 
 
+def test_the_nps_interval_is_published_in_points_at_both_ends():
+    from outcomes.analysis.intervals import nps_interval
+
+    nps = metrics_panel(hand_built_frame()).get("nps")  # 2 promoters, 2 detractors of 6
+    _, low, high = nps_interval(2, 2, 6)
+    assert_allclose([nps.ci_low, nps.ci_high], [100 * low, 100 * high], rtol=1e-12)
+    assert nps.ci_high == pytest.approx(-nps.ci_low)
+
+
 def test_salary_quantiles_use_full_time_salaries_only():
     panel = metrics_panel(hand_built_frame(), salary_top_quantile=1.0)
     median = panel.get("salary_p50")

@@ -109,6 +109,24 @@ def test_the_metrics_table_splits_rates_from_averages_each_with_its_rule() -> No
     assert HESA.metrics(panel)[1] is not None and EXACT.metrics(panel)[1] is None
 
 
+def test_a_withheld_average_cannot_be_read_from_the_raw_estimate_columns() -> None:
+    panel = pd.DataFrame(
+        {
+            "metric": ["salary_p50"],
+            "numerator": [np.nan],
+            "denominator": [np.nan],
+            "n": [7],
+            "estimate": [31000.0],
+            "ci_low": [28000.0],
+            "ci_high": [34000.0],
+            "unit": ["currency"],
+        }
+    )
+    published = publishable_metrics_table(panel, DisclosurePolicy()).published
+    assert not {"estimate", "ci_low", "ci_high"} & set(published.columns)
+    assert not published.isin([31000.0, 28000.0, 34000.0]).to_numpy().any()
+
+
 def _survival_dashboard(publication: Publication, sizes: dict[str, int]) -> Dashboard:
     rows = [
         {"group": group, "duration": float(1 + i % 6), "event": 1}

@@ -83,3 +83,15 @@ def test_hashes_are_argon2id_salted_and_verifiable() -> None:
     assert not verify_password("not a hash", "anything at all")
     assert not verify_password(None, "anything at all")
     assert not needs_rehash(first)
+
+
+def test_new_hashes_use_the_owasp_minimum_memory_and_lanes_with_one_more_iteration() -> None:
+    from argon2 import Type, extract_parameters
+
+    parameters = extract_parameters(hash_password("a long enough secret"))
+    assert parameters.type is Type.ID
+    assert (parameters.memory_cost, parameters.time_cost, parameters.parallelism) == (
+        19 * 1024,  # KiB: 19 MiB
+        3,
+        1,
+    )

@@ -18,6 +18,29 @@ EXPECTED_ACTIONS: dict[str, set[str]] = {
     "signin.second_factor": {"admin"},
 }
 
+# Which pages each audience may open, also written out by hand (the app tests check the same
+# matrix through the rendered pages; this one fails in a second, without a browser session).
+EXPECTED_PAGES: dict[str, set[str]] = {
+    "anonymous": {"signin", "survey"},
+    "graduate": {"survey"},
+    "reviewer": {"home", "dashboard", "audit", "account"},
+    "manager": {"home", "dashboard", "programmes", "account"},
+    "admin": {"home", "dashboard", "programmes", "users", "audit", "privacy", "account"},
+    "account_setup": {"account"},
+}
+
+
+def test_the_audiences_are_exactly_the_roles_the_product_knows() -> None:
+    assert set(permissions.ALL_AUDIENCES) == set(EXPECTED_PAGES)
+    assert set(permissions.STAFF_ROLES) == {"admin", "manager", "reviewer"}
+
+
+@pytest.mark.parametrize("audience", sorted(EXPECTED_PAGES))
+def test_every_audience_may_open_exactly_the_pages_of_the_matrix(audience: str) -> None:
+    assert {spec.key for spec in permissions.pages_for(audience)} == EXPECTED_PAGES[audience]
+    for spec in permissions.PAGES:
+        assert permissions.can_open(audience, spec.key) == (spec.key in EXPECTED_PAGES[audience])
+
 
 @pytest.mark.parametrize("audience", permissions.ALL_AUDIENCES)
 @pytest.mark.parametrize("key", sorted(EXPECTED_ACTIONS))
