@@ -145,7 +145,7 @@ def test_erasing_a_graduate_removes_their_analysis_rows(demo_engine: Engine) -> 
 def test_a_change_made_outside_the_app_shows_in_the_next_panel(demo_engine: Engine) -> None:
     def seeking() -> float:
         with session_scope(demo_engine) as session:
-            counts = queries.metric_counts(session=session, group_by=())
+            counts = queries.metric_counts(session=session, group_by=(), fulltime_hours=30.0)
         return float(counts["n_seeking_employment"].iloc[0])
 
     before = seeking()
@@ -308,7 +308,9 @@ def test_a_read_never_commits_the_unit_of_work_it_is_called_in(demo_engine: Engi
     assert stale_marks(demo_engine) > 0
     with Session(demo_engine) as session:
         session.execute(sa.text("UPDATE programme SET title = 'Not kept' WHERE id = 1"))
-        counts = queries.metric_counts(session=session, group_by=("programme",))
+        counts = queries.metric_counts(
+            session=session, group_by=("programme",), fulltime_hours=30.0
+        )
         assert not counts.empty
         session.rollback()
     with demo_engine.connect() as conn:

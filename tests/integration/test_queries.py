@@ -131,7 +131,9 @@ def test_knowledge_counts_every_graduate_and_only_real_activities(engine: sa.Eng
         ):
             session.add(outcome(enrolment, wave, response_id, source, activity))
     with session_scope(engine) as session:
-        counts = metric_counts(session=session, group_by=(), wave_months=6).iloc[0]
+        counts = metric_counts(
+            session=session, group_by=(), fulltime_hours=30.0, wave_months=6
+        ).iloc[0]
         frame = analysis_frame(session=session, wave_months=6)
         sent = session.execute(
             sa.text("SELECT count(*) FROM invitation WHERE sent_at IS NOT NULL")
@@ -249,7 +251,9 @@ def test_every_activity_code_lands_in_the_numerators_and_denominators_counted_by
     with session_scope(engine) as session:
         _every_activity_wave(session)
     with session_scope(engine) as session:
-        counts = metric_counts(session=session, group_by=(), wave_months=6).iloc[0]
+        counts = metric_counts(
+            session=session, group_by=(), fulltime_hours=30.0, wave_months=6
+        ).iloc[0]
         in_sql = metrics_from_database(session, settings, group_by=(), wave_months=6)
         frame = analysis_frame(session=session, wave_months=6, treated=True)
     in_pandas = metrics_panel(

@@ -164,3 +164,9 @@ def test_order_statistic_ranks_cover_95_percent_unless_told_otherwise():
 
     default = np.array(order_statistic_ranks(100, 0.5))
     np.testing.assert_array_equal(default, np.array(order_statistic_ranks(100, 0.5, 0.95)))
+
+
+def test_an_estimate_is_at_95_percent_unless_told_otherwise() -> None:
+    from outcomes.analysis.intervals import Estimate
+
+    assert Estimate(0.5, 0.4, 0.6, 100, "Wilson score").confidence == 0.95

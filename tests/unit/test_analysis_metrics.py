@@ -204,3 +204,41 @@ def test_fulltime_threshold_is_a_setting():
     nace = metrics_panel(frame, fulltime_hours=30).get("fulltime_employment_rate")
     qilt = metrics_panel(frame, fulltime_hours=35.5).get("fulltime_employment_rate")
     assert (nace.numerator, qilt.numerator) == (3, 2)
+
+
+def test_by_default_thirty_hours_a_week_is_full_time_for_salaries() -> None:
+    # NACE's 30 hours (domain.md section 4) when the caller names no threshold.
+    frame = pd.DataFrame(
+        {
+            "activity": "employed_part_time",
+            "hours_per_week": [30.0, 29.5, 31.0],
+            "salary_annual": [30_000.0, 31_000.0, 32_000.0],
+            "salary_excluded": False,
+        }
+    )
+    salaries, _ = eligible_salaries(frame, top_quantile=1.0)
+    assert sorted(salaries["salary"]) == [30_000.0, 32_000.0]
+
+
+def test_the_satisfaction_interval_of_nearly_identical_answers_matches_statsmodels() -> None:
+    from statsmodels.stats.weightstats import DescrStatsW
+
+    frame = hand_built_frame()
+    answers = [4, 4, 4, 4, 5, 4, 4]
+    frame = frame.iloc[: len(answers)].copy()
+    frame["satisfaction"] = answers
+    frame["responded"] = True
+    satisfaction = metrics_panel(frame).get("satisfaction_mean")
+    low, high = DescrStatsW(np.array(answers, dtype=float)).tconfint_mean(alpha=0.05)
+    assert satisfaction.estimate == pytest.approx(np.mean(answers))
+    assert (satisfaction.ci_low, satisfaction.ci_high) == pytest.approx((low, high))
+
+
+def test_a_renamed_hours_column_also_decides_which_salaries_count() -> None:
+    frame = hand_built_frame()
+    renamed = frame.rename(columns={"hours_per_week": "weekly_hours"})
+    expected = metrics_panel(frame, salary_top_quantile=1.0).get("salary_p50")
+    median = metrics_panel(renamed, salary_top_quantile=1.0, hours_per_week="weekly_hours").get(
+        "salary_p50"
+    )
+    assert (median.n, median.estimate) == (expected.n, expected.estimate) == (3, 30_000)

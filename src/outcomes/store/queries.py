@@ -549,10 +549,13 @@ def metric_counts(
     *,
     session: Session,
     group_by: tuple[str, ...] = ("programme",),
-    fulltime_hours: float | None = 30.0,
+    fulltime_hours: float | None,
     **filters: object,
 ) -> pd.DataFrame:
     """Every count the standard metrics need, aggregated in the database, one row per group.
+
+    ``fulltime_hours`` is the setting ``OUTCOMES_FULLTIME_HOURS`` (None: the activity code
+    alone decides); it has no default, so no caller counts with a threshold of its own.
 
     The columns are those :func:`outcomes.analysis.metrics.metrics_from_counts` expects;
     full-time follows :func:`outcomes.analysis.metrics.fulltime_mask` (hours decide when
