@@ -83,7 +83,6 @@ def create_staff_user(
         display_name=display_name,
         must_change_password=password_hash is not None and must_change_password,
         is_demo=is_demo,
-        all_programmes=all_programmes,
     )
     session.add(user)
     session.flush()
