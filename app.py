@@ -2,8 +2,9 @@
 
 ``streamlit run app.py`` reads this file without running it, finds ``app = st.App(...)``
 below and has uvicorn import it as the module ``app``: ``__name__`` is then ``"app"`` and
-only the App is built, with the middleware of ``outcomes.web`` around every HTTP response
-(Streamlit's and any mounted route's). The App's runtime then runs this same file as the
+only the App is built: the graduate's survey routes (server-rendered HTML, no Streamlit
+frontend) beside Streamlit's, and the middleware of ``outcomes.web`` around every HTTP
+response. The App's runtime then runs this same file as the
 script of every browser session, and ``AppTest.from_file("app.py")`` runs it the same way:
 both execute it as the module ``"__main__"``, which draws the staff UI (``main``) and never
 builds a second App. Keeping both in one file keeps ``streamlit run app.py`` the command
@@ -47,6 +48,8 @@ def main() -> None:
 if __name__ == "__main__":
     main()
 else:
-    from outcomes.web.server import middleware_from_environment
+    from outcomes.web.server import server_from_environment
 
-    app = st.App(__file__, middleware=middleware_from_environment())
+    # The graduate's survey (plain HTML routes, outcomes.web.survey) and the middleware.
+    survey_routes, middleware = server_from_environment()
+    app = st.App(__file__, routes=survey_routes, middleware=middleware)

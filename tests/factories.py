@@ -6,14 +6,16 @@ import datetime as dt
 import hashlib
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 import pyotp
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from outcomes import audit
 from outcomes.access import mfa, sessions, staff_sessions
 from outcomes.access.auth import UNKNOWN_EMAIL
 from outcomes.access.staff import create_staff_user
+from outcomes.config import Settings
 from outcomes.store.tables import (
     Credential,
     Enrolment,
@@ -189,3 +191,57 @@ def unknown_email_failure(session: Session, digest: str) -> None:
         object_type=UNKNOWN_EMAIL,
         object_id=digest,
     )
+
+
+def open_survey(
+    session: Session,
+    settings: Settings,
+    *,
+    at: dt.datetime,
+    instrument: str = "follow-up-6m",
+    email: str = "ana@example.org",
+    language: str = "en",
+    code: str = "DA-101",
+) -> tuple[int, str]:
+    """A graduate invited to an open wave of a shipped instrument: (invitation id, token)."""
+    from outcomes.fieldwork.links import new_token, token_hash
+    from outcomes.instruments.loading import load_instrument
+    from outcomes.store.instrument_versions import ensure_instrument_version
+
+    version = ensure_instrument_version(
+        session, load_instrument(Path(__file__).parents[1] / "surveys" / f"{instrument}.yaml")
+    )
+    found = session.exec(select(Programme).where(Programme.code == code)).first()
+    prog = found or programme(session, code)
+    who = learner(session, email=email)
+    enrolment = completed_enrolment(session, who, prog)
+    credential(session, enrolment, external_id=f"urn:uuid:{uuid.uuid4()}")
+    wave_name = f"{instrument} wave"
+    wave_row = session.exec(select(SurveyWave).where(SurveyWave.name == wave_name)).first()
+    if wave_row is None:
+        wave_row = SurveyWave(
+            name=wave_name,
+            instrument_version_id=version.id,
+            months_after_award=6,
+            cohort_start=dt.date(2024, 1, 1),
+            cohort_end=dt.date(2024, 12, 31),
+            opens_on=at.date() - dt.timedelta(days=10),
+            closes_on=at.date() + dt.timedelta(days=60),
+            status="open",
+        )
+        session.add(wave_row)
+        session.flush()
+    token = new_token()
+    record = Invitation(
+        wave_id=wave_row.id,
+        learner_id=who.id,
+        enrolment_id=enrolment.id,
+        token_hash=token_hash(settings, token),
+        expires_at=at + dt.timedelta(days=30),
+        language=language,
+        sent_at=at - dt.timedelta(days=1),
+    )
+    session.add(record)
+    session.flush()
+    assert record.id is not None
+    return record.id, token

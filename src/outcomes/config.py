@@ -40,6 +40,11 @@ class Settings(BaseModel):
     smtp_starttls: bool = False
     smtp_sender: str = "outcomes@localhost"
     invitation_valid_days: int = Field(default=60, ge=1, le=3650)
+    institution_name: str = Field(
+        default="Example University — Centre for Continuing Education", min_length=1, max_length=200
+    )
+    contact_email: str = Field(default="outcomes@localhost", pattern=r"^[^@\s]+@[^@\s]+$")
+    survey_session_minutes: int = Field(default=120, ge=5, le=1440)
 
     # Outcome definitions (domain.md section 4)
     fulltime_hours: float = Field(default=30.0, gt=0, le=80)
@@ -128,6 +133,11 @@ SETTINGS_DOC: dict[str, str] = {
     "smtp_starttls": "`true` to upgrade the SMTP connection with STARTTLS",
     "smtp_sender": "From: address of invitations",
     "invitation_valid_days": "days a personal survey link stays valid",
+    "institution_name": "the institution's name, shown to graduates on every survey page",
+    "contact_email": "address graduates can write to about the survey and their data (shown on "
+    "every survey page)",
+    "survey_session_minutes": "a graduate's survey session lasts this long after their last "
+    "step; opening the personal link again starts a new one",
     "fulltime_hours": "hours per week from which work counts as full-time (NACE 30, QILT 35)",
     "base_currency": "ISO 4217 code salaries are reported in",
     "exchange_rates": "other currencies as `USD=0.92,GBP=1.17` (base units per unit)",

@@ -33,6 +33,8 @@ class Purpose(StrEnum):
     TOTP_SECRET = "totp-secret"  # encrypting staff TOTP secrets at rest
     RECOVERY_CODE = "recovery-code"  # second-factor recovery code hashes
     PACK_SIGNING = "pack-signing"  # evidence-pack signatures
+    SURVEY_SESSION = "survey-session"  # graduates' survey session cookies
+    SURVEY_FORM = "survey-form"  # CSRF tokens of survey forms, bound to the session
 
 
 @lru_cache(maxsize=64)

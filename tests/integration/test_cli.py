@@ -53,6 +53,7 @@ def test_help_and_version(tmp_path: Path) -> None:
         "users",
         "demo",
         "surveys",
+        "invitations",
         "analyze",
         "privacy",
         "audit",

@@ -33,7 +33,7 @@ from outcomes.config import Settings
 from outcomes.keys import Purpose, labelled_hmac_hex
 from outcomes.store.tables import SigninThrottle
 
-ACCOUNT, IP, GLOBAL = "account", "ip", "global"
+ACCOUNT, IP, GLOBAL, LINK = "account", "ip", "global", "link"
 SCOPES = (GLOBAL, IP, ACCOUNT)  # the order gates are checked and rows are locked in
 GLOBAL_KEY = "*"
 LOCAL_CLIENT = "local"  # no address: a connection from this host, or none known
@@ -64,6 +64,19 @@ class Counter:
     failures: int = 0
     window_started_at: dt.datetime | None = None
     locked_until: dt.datetime | None = None
+
+
+# Survey links that do not open (unknown or mistyped tokens) from one client address: a
+# graduate who mistypes a link a few times is never held up, a client guessing tokens is
+# slowed from the 10th failure in 15 minutes — a minute's wait, doubling up to an hour. A
+# 256-bit token cannot be guessed anyway; this keeps guessers from loading the database.
+LINK_RULE = Rule(
+    limit=10,
+    window=dt.timedelta(minutes=15),
+    first_lock=dt.timedelta(minutes=1),
+    growth=2,
+    max_lock=dt.timedelta(hours=1),
+)
 
 
 def rules(settings: Settings) -> dict[str, Rule]:
@@ -279,3 +292,30 @@ def clear_account(session: Session, key: str) -> None:
             col(SigninThrottle.scope) == ACCOUNT, col(SigninThrottle.key) == key
         )
     )
+
+
+# --- survey links ---------------------------------------------------------------------------
+
+
+def link_key(settings: Settings, client: str | None) -> str:
+    """The key of the bad-survey-link counter of ``client`` (by address bucket)."""
+    return labelled_hmac_hex(
+        settings.require_secret_key(), Purpose.THROTTLE, f"link:{address_bucket(client)}"
+    )
+
+
+def link_refused(session: Session, key: str, at: dt.datetime) -> bool:
+    """True while the client with counter ``key`` must wait before opening another link."""
+    return is_locked(_counter(session.get(SigninThrottle, (LINK, key))), at)
+
+
+def record_link_failure(session: Session, key: str, at: dt.datetime) -> Counter:
+    """Count one survey link that did not open; the counter afterwards."""
+    row = _locked_row(session, LINK, key, at)
+    counter = after_failure(_counter(row), LINK_RULE, at)
+    row.failures = counter.failures
+    row.window_started_at = counter.window_started_at or at
+    row.locked_until = counter.locked_until
+    session.add(row)
+    _prune(session, at)
+    return counter

@@ -367,3 +367,30 @@ def evaluate(node: Node, answers: Mapping[str, Any]) -> bool:
             return not _equal(left, right)
         return _ordered(node.op, left, right)
     return _value(node, answers) is True
+
+
+def as_json(node: Node) -> dict[str, Any]:
+    """The parsed condition as plain JSON, for the survey page's script to evaluate.
+
+    Shapes: ``{"op": "lit", "value"}``, ``{"op": "name"|"answered", "id"}``,
+    ``{"op": "not", "operand"}``, ``{"op": "and"|"or", "operands"}``,
+    ``{"op": "in", "operand", "values", "negated"}`` and ``{"op": "=="…, "left", "right"}``.
+    """
+    if isinstance(node, Literal):
+        return {"op": "lit", "value": node.value}
+    if isinstance(node, Name):
+        return {"op": "name", "id": node.question_id}
+    if isinstance(node, Answered):
+        return {"op": "answered", "id": node.question_id}
+    if isinstance(node, Not):
+        return {"op": "not", "operand": as_json(node.operand)}
+    if isinstance(node, BoolOp):
+        return {"op": node.op, "operands": [as_json(child) for child in node.operands]}
+    if isinstance(node, InList):
+        return {
+            "op": "in",
+            "operand": as_json(node.operand),
+            "values": list(node.values),
+            "negated": node.negated,
+        }
+    return {"op": node.op, "left": as_json(node.left), "right": as_json(node.right)}

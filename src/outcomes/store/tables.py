@@ -161,6 +161,7 @@ class LearnerIdentity(SQLModel, table=True):
     given_name: str = Field(max_length=200)
     family_name: str = Field(max_length=200)
     email: str = Field(max_length=320, index=True)
+    contact_opted_out_at: dt.datetime | None = _ts()
 
 
 class LearnerExternalId(SQLModel, table=True):
@@ -268,6 +269,7 @@ class Invitation(SQLModel, table=True):
     opened_at: dt.datetime | None = _ts()
     submitted_at: dt.datetime | None = _ts()
     opted_out_at: dt.datetime | None = _ts()
+    declined_at: dt.datetime | None = _ts()
 
 
 class Response(SQLModel, table=True):
@@ -282,6 +284,9 @@ class Response(SQLModel, table=True):
     language: str = Field(default="en", max_length=2)
     status: str = Field(default="partial", max_length=20)
     revision: int = Field(default=1, ge=1)
+    # Where the graduate is: {"notice": privacy-notice version consented to, "saved": ids of
+    # the sections saved, "acknowledged": soft-required questions already nudged about}.
+    progress: dict[str, Any] | None = _json()
     started_at: dt.datetime = _created()
     updated_at: dt.datetime = _created()
     submitted_at: dt.datetime | None = _ts()
@@ -389,7 +394,7 @@ class StaffRecoveryCode(SQLModel, table=True):
     used_at: dt.datetime | None = _ts()
 
 
-THROTTLE_SCOPES = ("account", "ip", "global")
+THROTTLE_SCOPES = ("account", "ip", "global", "link")
 
 
 class SigninThrottle(SQLModel, table=True):

@@ -107,10 +107,14 @@ def permissions_policy(features: Iterable[str] = DENIED_FEATURES) -> str:
     return ", ".join(f"{feature}=()" for feature in features)
 
 
-def security_headers(*, https: bool) -> list[tuple[str, str]]:
-    """The headers every response carries; HSTS only when the response goes out over HTTPS."""
+def security_headers(*, https: bool, policy: str | None = None) -> list[tuple[str, str]]:
+    """The headers every response carries; HSTS only when the response goes out over HTTPS.
+
+    ``policy`` replaces the Streamlit frontend's Content-Security-Policy (the graduate's
+    survey pages have a stricter one of their own).
+    """
     headers = [
-        ("Content-Security-Policy", content_security_policy()),
+        ("Content-Security-Policy", policy or content_security_policy()),
         ("X-Frame-Options", "DENY"),
         ("X-Content-Type-Options", "nosniff"),
         ("Referrer-Policy", "no-referrer"),
@@ -120,6 +124,13 @@ def security_headers(*, https: bool) -> list[tuple[str, str]]:
     if https:
         headers.append(("Strict-Transport-Security", HSTS_VALUE))
     return headers
+
+
+def under(path: str, prefix: str) -> bool:
+    """True when ``path`` is ``prefix`` or below it (``/survey`` covers ``/survey/done``)."""
+    if prefix.endswith("/"):
+        return path.startswith(prefix)
+    return path == prefix or path.startswith(prefix + "/")
 
 
 def is_hidden(path: str, hidden: Iterable[str] = HIDDEN_PATHS) -> bool:
@@ -146,11 +157,13 @@ class SecurityHeaders:
         https_always: bool = False,
         trust_forwarded_proto: bool = False,
         hidden_paths: Iterable[str] = HIDDEN_PATHS,
+        policies: Iterable[tuple[str, str]] = (),
     ) -> None:
         self.app = app
         self.https_always = https_always
         self.trust_forwarded_proto = trust_forwarded_proto
         self.hidden_paths = tuple(hidden_paths)
+        self.policies = tuple(policies)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -160,7 +173,9 @@ class SecurityHeaders:
         if self.trust_forwarded_proto and not https:
             forwarded = Headers(scope=scope).get("x-forwarded-proto", "")
             https = forwarded.split(",")[0].strip().lower() == "https"
-        added = security_headers(https=https)
+        path = scope.get("path", "")
+        policy = next((csp for prefix, csp in self.policies if under(path, prefix)), None)
+        added = security_headers(https=https, policy=policy)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

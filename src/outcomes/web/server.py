@@ -13,10 +13,13 @@ from urllib.parse import urlsplit
 
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.routing import BaseRoute
 
 from outcomes.config import Settings, get_settings
 from outcomes.errors import SettingsError
 from outcomes.web.headers import SecurityHeaders
+from outcomes.web.survey.render import survey_csp
+from outcomes.web.survey.routes import SURVEY_PATH_PREFIXES, SurveyRoutes
 
 # Always allowed: `make run` and a health check on the machine itself.
 # (Starlette compares an IPv6 host with its brackets.)
@@ -37,6 +40,10 @@ def middleware(settings: Settings) -> list[Middleware]:
         Middleware(
             SecurityHeaders,
             https_always=urlsplit(settings.public_base_url).scheme == "https",
+            # Behind the proxy that sets the client-address header, X-Forwarded-Proto is
+            # that proxy's word too.
+            trust_forwarded_proto=settings.trusted_proxy_header is not None,
+            policies=[(prefix, survey_csp()) for prefix in SURVEY_PATH_PREFIXES],
         ),
         Middleware(
             TrustedHostMiddleware,
@@ -46,6 +53,28 @@ def middleware(settings: Settings) -> list[Middleware]:
     ]
 
 
+def routes(settings: Settings) -> list[BaseRoute]:
+    """The routes mounted beside the staff UI: the graduate's survey."""
+    return SurveyRoutes(settings).routes()
+
+
+def _settings_or_exit() -> Settings:
+    try:
+        return get_settings()
+    except SettingsError as exc:
+        print(f"outcomes: {exc}", file=sys.stderr)
+        raise SystemExit(exc.exit_code) from None
+
+
+def server_from_environment() -> tuple[list[BaseRoute], list[Middleware]]:
+    """The routes and middleware of the App for the settings in the environment.
+
+    A bad setting stops the server with its one sentence (see ``middleware_from_environment``).
+    """
+    settings = _settings_or_exit()
+    return routes(settings), middleware(settings)
+
+
 def middleware_from_environment() -> list[Middleware]:
     """``middleware`` for the settings in the environment; a bad setting stops the server.
 
@@ -53,9 +82,4 @@ def middleware_from_environment() -> list[Middleware]:
     checks hosts against a guess, and a traceback helps nobody, so the one sentence of the
     ``SettingsError`` goes to stderr and the process exits with its code.
     """
-    try:
-        settings = get_settings()
-    except SettingsError as exc:
-        print(f"outcomes: {exc}", file=sys.stderr)
-        raise SystemExit(exc.exit_code) from None
-    return middleware(settings)
+    return middleware(_settings_or_exit())

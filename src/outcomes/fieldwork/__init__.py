@@ -1,0 +1,1 @@
+"""Survey fieldwork: personal links, the graduate's survey as a service, invitations."""

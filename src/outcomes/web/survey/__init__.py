@@ -1,0 +1,1 @@
+"""The graduate's survey: server-rendered HTML routes (no Streamlit frontend)."""
