@@ -30,7 +30,6 @@ PASSWORD = "purple lantern over the harbour"
 # audience name → (role stored in the session, user e-mail); None: no staff session.
 AUDIENCES: dict[str, tuple[str, str] | None] = {
     "anonymous": None,
-    "graduate": None,
     "reviewer": ("reviewer", "reviewer@example.org"),
     "manager": ("manager", "manager@example.org"),
     "scoped_manager": ("manager", "scoped@example.org"),
@@ -40,8 +39,7 @@ AUDIENCES: dict[str, tuple[str, str] | None] = {
 }
 # Which pages each audience may open (written out, not derived from access.PAGES).
 ALLOWED = {
-    "anonymous": {"signin", "survey"},
-    "graduate": {"survey"},
+    "anonymous": {"signin"},
     "reviewer": {"home", "dashboard", "audit", "account"},
     "manager": {"home", "dashboard", "programmes", "account"},
     "scoped_manager": {"home", "dashboard", "programmes", "account"},
@@ -93,8 +91,6 @@ def own_institution(app_engine: Engine) -> dict[str, int]:
 
 def _state(audience: str, ids: dict[str, int]) -> dict[str, Any]:
     who = AUDIENCES[audience]
-    if audience == "graduate":
-        return {"survey_token_hash": "0" * 64}
     if who is None:
         return {}
     engine = make_engine(get_settings().database_url)

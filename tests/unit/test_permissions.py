@@ -21,8 +21,7 @@ EXPECTED_ACTIONS: dict[str, set[str]] = {
 # Which pages each audience may open, also written out by hand (the app tests check the same
 # matrix through the rendered pages; this one fails in a second, without a browser session).
 EXPECTED_PAGES: dict[str, set[str]] = {
-    "anonymous": {"signin", "survey"},
-    "graduate": {"survey"},
+    "anonymous": {"signin"},
     "reviewer": {"home", "dashboard", "audit", "account"},
     "manager": {"home", "dashboard", "programmes", "account"},
     "admin": {"home", "dashboard", "programmes", "users", "audit", "privacy", "account"},

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# Graduates never reach these pages: their survey is the server-rendered routes of
+# ``outcomes.web.survey``, with no Streamlit frontend and no account.
 ANONYMOUS = "anonymous"
-GRADUATE = "graduate"
 STAFF_ROLES = ("admin", "manager", "reviewer")
 # A signed-in staff member who must first choose a password or set up a second factor.
 ACCOUNT_SETUP = "account_setup"
-ALL_AUDIENCES = (ANONYMOUS, GRADUATE, *STAFF_ROLES, ACCOUNT_SETUP)
+ALL_AUDIENCES = (ANONYMOUS, *STAFF_ROLES, ACCOUNT_SETUP)
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,6 @@ class PageSpec:
 
 PAGES: tuple[PageSpec, ...] = (
     PageSpec("signin", "pages/signin.py", "Sign in", ":material/login:", (ANONYMOUS,)),
-    PageSpec("survey", "pages/survey.py", "Survey", ":material/assignment:", (ANONYMOUS, GRADUATE)),
     PageSpec("home", "pages/home.py", "Overview", ":material/home:", STAFF_ROLES),
     PageSpec(
         "programmes", "pages/programmes.py", "Programmes", ":material/school:", ("admin", "manager")
@@ -129,7 +129,7 @@ def page(key: str) -> PageSpec:
 
 
 def can_open(audience: str, key: str) -> bool:
-    """True when ``audience`` (a role, "graduate" or "anonymous") may open page ``key``."""
+    """True when ``audience`` (a role or "anonymous") may open page ``key``."""
     return audience in page(key).audiences
 
 

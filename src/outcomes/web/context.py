@@ -22,7 +22,7 @@ import streamlit as st
 from sqlalchemy.engine import Engine
 
 from outcomes.access import auth, mfa, sessions, staff_sessions, throttle
-from outcomes.access.permissions import ACCOUNT_SETUP, ANONYMOUS, GRADUATE, can_open, page
+from outcomes.access.permissions import ACCOUNT_SETUP, ANONYMOUS, can_open, page
 from outcomes.access.staff import use_temporary_password, user_for_sso
 from outcomes.config import Settings, get_settings
 from outcomes.errors import DatabaseError, OutcomesError, SettingsError
@@ -67,7 +67,7 @@ class Viewer:
     @property
     def is_staff(self) -> bool:
         """True for signed-in staff."""
-        return self.audience not in (ANONYMOUS, GRADUATE)
+        return self.audience != ANONYMOUS
 
     @property
     def actor(self) -> str:
@@ -233,12 +233,10 @@ def _sso_viewer() -> Viewer | None:
 
 
 def current_viewer() -> Viewer:
-    """The viewer of this session: staff, graduate (with a survey token) or anonymous."""
+    """The viewer of this session: signed-in staff, or anonymous."""
     staff = _staff_viewer()
     if staff is not None:
         return staff
-    if st.session_state.get("survey_token_hash"):
-        return Viewer(GRADUATE)
     return Viewer(ANONYMOUS)
 
 
