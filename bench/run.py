@@ -513,10 +513,55 @@ def bench_cli_start() -> list[Outcome]:
     ]
 
 
+def bench_survey(responses: int, graduates: int, database_url: str | None) -> list[Outcome]:
+    """Survey section saves and final submits through the routes, p95 against the floor.
+
+    On SQLite (a temp file) always, and on PostgreSQL when a URL is given (a fresh schema).
+    Budget: 50 ms at the 95th percentile. See bench/survey.py.
+    """
+    sys.path.insert(0, str(ROOT / "bench"))
+    import survey
+
+    engines: list[tuple[str, str | None]] = [("SQLite", None)]
+    if database_url and database_url.startswith("postgresql"):
+        engines.append(("PostgreSQL", database_url))
+    rows: list[Outcome] = []
+    for label, url in engines:
+        with tempfile.TemporaryDirectory() as tmp:
+            if url is None:
+                timings = survey.measure(
+                    f"sqlite:///{tmp}/survey.db", responses=responses, graduates=graduates
+                )
+            else:
+                with survey.postgres_schema(url) as schema_url:
+                    timings = survey.measure(
+                        schema_url, responses=responses, graduates=graduates
+                    )
+        numbers = survey.summary(timings)
+        floor_p95 = numbers["floor_p95_ms"] / 1000
+        for step, values in (("save", timings.saves), ("submit", timings.submits)):
+            p50, p99 = numbers[f"{step}_p50_ms"], numbers[f"{step}_p99_ms"]
+            rows.append(
+                Outcome(
+                    f"survey {step} p95",
+                    f"{responses:,} stored, {label} (p50 {p50:.1f}, p99 {p99:.1f} ms)",
+                    survey.percentile(values, 95),
+                    floor_p95,
+                    None,
+                    0.05,
+                )
+            )
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmarks and print one line each."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", choices=["cli", "generator", "metrics", "refresh", "comparison"])
+    parser.add_argument(
+        "--only", choices=["cli", "survey", "generator", "metrics", "refresh", "comparison"]
+    )
+    parser.add_argument("--responses", type=int, default=100_000, help="stored survey answers")
+    parser.add_argument("--graduates", type=int, default=60, help="graduates timed answering")
     parser.add_argument("--learners", type=int, default=720_000, help="metrics database size")
     parser.add_argument("--generator-learners", type=int, default=200_000)
     parser.add_argument("--rows", type=int, default=1_000_000, help="comparison rows")
@@ -529,6 +574,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     plan: dict[str, Callable[[], Outcome | list[Outcome]]] = {
         "cli": bench_cli_start,
+        "survey": lambda: bench_survey(args.responses, args.graduates, args.database_url),
         "comparison": lambda: bench_comparison(args.rows),
         "metrics": lambda: bench_metrics(args.learners, args.database_url),
         "refresh": lambda: bench_refresh(args.learners, args.database_url),

@@ -21,9 +21,9 @@ shown is skipped.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -32,6 +32,7 @@ from sqlmodel import Session, col
 from outcomes import audit
 from outcomes.config import Settings
 from outcomes.errors import NotFound, OutcomesError
+from outcomes.fieldwork.forms import answers_from_form
 from outcomes.fieldwork.links import LinkStatus, check_invitation
 from outcomes.instruments.answers import AnswerMessage, validate_answers
 from outcomes.instruments.canonical import CanonicalOutcome, derive_outcome
@@ -110,9 +111,24 @@ class Survey:
         """True once the final submit went through (revisions keep it so)."""
         return self.status == "complete"
 
+    @cached_property
+    def cleaned(self) -> dict[str, Any]:
+        """The valid, visible answers (what skip logic and the outcome read)."""
+        return validate_answers(self.instrument, self.answers).cleaned
+
     def steps(self) -> list[Section]:
         """The sections this graduate answers, given the answers so far."""
-        return applicable_sections(self.instrument, self.answers)
+        return list(self._steps)
+
+    @cached_property
+    def _steps(self) -> tuple[Section, ...]:
+        return tuple(
+            s for s in self.instrument.sections if _rendered(self.instrument, s, self.cleaned)
+        )
+
+    def rendered(self, section: Section) -> list[Question]:
+        """The questions of ``section`` sent to the page (see ``rendered_questions``)."""
+        return _rendered(self.instrument, section, self.cleaned)
 
     def total_steps(self) -> int:
         """How many sections to tell the graduate there are ("section 2 of 5").
@@ -121,7 +137,7 @@ class Survey:
         (they may yet apply); always later than where the graduate is, so the count of the
         sections already seen never changes under them.
         """
-        return len(self.steps()) + len(undecided_sections(self.instrument, self.answers))
+        return len(self._steps) + len(_undecided(self.instrument, self.cleaned))
 
     def next_step(self) -> int | None:
         """Index (in ``steps``) of the first section not yet saved; None when all are."""
@@ -140,8 +156,9 @@ class SaveResult:
     """What saving one section led to."""
 
     accepted: bool  # True: the section is saved and the graduate moves on
-    errors: tuple[AnswerMessage, ...] = ()
-    warnings: tuple[AnswerMessage, ...] = ()
+    errors: tuple[AnswerMessage, ...]
+    warnings: tuple[AnswerMessage, ...]
+    survey: Survey  # the survey as it stands after the save
 
 
 @dataclass(frozen=True)
@@ -177,8 +194,13 @@ def rendered_questions(
     A question whose condition reads questions of this same section is sent when those
     questions are (the browser then shows or hides it); any other condition is decided here.
     """
+    return _rendered(instrument, section, validate_answers(instrument, dict(answers)).cleaned)
+
+
+def _rendered(
+    instrument: Instrument, section: Section, cleaned: Mapping[str, Any]
+) -> list[Question]:
     own = {q.id for q in section.questions}
-    cleaned = validate_answers(instrument, dict(answers)).cleaned
     shown: list[Question] = []
     for question in section.questions:
         if question.show_if is None:
@@ -199,13 +221,17 @@ def rendered_questions(
 
 def applicable_sections(instrument: Instrument, answers: Mapping[str, Any]) -> list[Section]:
     """The sections with at least one question to show (the others are skipped)."""
-    return [s for s in instrument.sections if rendered_questions(instrument, s, answers)]
+    cleaned = validate_answers(instrument, dict(answers)).cleaned
+    return [s for s in instrument.sections if _rendered(instrument, s, cleaned)]
 
 
 def undecided_sections(instrument: Instrument, answers: Mapping[str, Any]) -> list[Section]:
     """Sections skipped for now only because a question their conditions read is unanswered."""
-    cleaned = validate_answers(instrument, dict(answers)).cleaned
-    skipped = [s for s in instrument.sections if not rendered_questions(instrument, s, answers)]
+    return _undecided(instrument, validate_answers(instrument, dict(answers)).cleaned)
+
+
+def _undecided(instrument: Instrument, cleaned: Mapping[str, Any]) -> list[Section]:
+    skipped = [s for s in instrument.sections if not _rendered(instrument, s, cleaned)]
     undecided = []
     for section in skipped:
         own = {q.id for q in section.questions}
@@ -229,13 +255,28 @@ def section_by_id(instrument: Instrument, section_id: str) -> Section:
 _INSTRUMENTS: dict[tuple[int, str], Instrument] = {}
 
 
-def _load_instrument(version: InstrumentVersion) -> Instrument:
-    """The instrument of a stored version, built once per process (versions never change)."""
-    assert version.id is not None
-    key = (version.id, version.content_hash)
+def _load_instrument(session: Session, version_id: int) -> Instrument:
+    """The instrument of a stored version, built once per process (versions never change).
+
+    Only the version's content hash is read on each request; its definition (a few hundred
+    kilobytes of JSON to decode and validate) only the first time that exact version is seen.
+    """
+    content_hash = session.execute(
+        sa.select(col(InstrumentVersion.content_hash)).where(
+            col(InstrumentVersion.id) == version_id
+        )
+    ).scalar_one_or_none()
+    if content_hash is None:
+        raise NotFound(f"No instrument version with id {version_id}.")
+    key = (version_id, content_hash)
     found = _INSTRUMENTS.get(key)
     if found is None:
-        found = instrument_from_definition(version.definition)
+        definition = session.execute(
+            sa.select(col(InstrumentVersion.definition)).where(
+                col(InstrumentVersion.id) == version_id
+            )
+        ).scalar_one()
+        found = instrument_from_definition(definition)
         if len(_INSTRUMENTS) > 256:
             _INSTRUMENTS.clear()
         _INSTRUMENTS[key] = found
@@ -266,29 +307,38 @@ def load_survey(session: Session, invitation_id: int) -> Survey:
 
 def _survey(session: Session, invitation: Invitation, response: Response | None) -> Survey:
     assert invitation.id is not None
-    wave = session.get(SurveyWave, invitation.wave_id)
-    enrolment = session.get(Enrolment, invitation.enrolment_id)
-    if wave is None or enrolment is None:
-        raise NotFound(f"Invitation {invitation.id} has no wave or enrolment.")
-    version_id = response.instrument_version_id if response else wave.instrument_version_id
-    version = session.get(InstrumentVersion, version_id)
-    programme = session.get(Programme, enrolment.programme_id)
-    if version is None or programme is None:
-        raise NotFound(f"Invitation {invitation.id} has no instrument or programme.")
+    # One statement for the wave and the programme: a survey page reads this on every step.
+    frame = session.execute(
+        sa.select(
+            col(SurveyWave.name),
+            col(SurveyWave.closes_on),
+            col(SurveyWave.instrument_version_id),
+            col(Programme.title),
+            col(Programme.title_es),
+        )
+        .select_from(Enrolment)
+        .join(Programme, col(Programme.id) == col(Enrolment.programme_id))
+        .join(SurveyWave, col(SurveyWave.id) == invitation.wave_id)
+        .where(col(Enrolment.id) == invitation.enrolment_id)
+    ).one_or_none()
+    if frame is None:
+        raise NotFound(f"Invitation {invitation.id} has no wave, enrolment or programme.")
+    wave_name, closes_on, wave_version, title, title_es = frame
+    version_id = response.instrument_version_id if response else wave_version
     credentials = session.execute(
         sa.select(col(Credential.issued_on), col(Credential.status))
-        .where(col(Credential.enrolment_id) == enrolment.id)
+        .where(col(Credential.enrolment_id) == invitation.enrolment_id)
         .order_by(col(Credential.issued_on))
     ).all()
     progress = dict(response.progress or {}) if response else {}
     return Survey(
         invitation_id=invitation.id,
-        instrument=_load_instrument(version),
+        instrument=_load_instrument(session, version_id),
         instrument_version_id=version_id,
-        programme_title={"en": programme.title, "es": programme.title_es or programme.title},
+        programme_title={"en": title, "es": title_es or title},
         credentials=tuple(CredentialRef(row[0], row[1]) for row in credentials),
-        wave_name=wave.name,
-        closes_on=wave.closes_on,
+        wave_name=wave_name,
+        closes_on=closes_on,
         language=(response.language if response else invitation.language),
         answers=dict(response.answers) if response else {},
         status=response.status if response else None,
@@ -400,12 +450,14 @@ def save_section(
     settings: Settings,
     invitation_id: int,
     section_id: str,
-    raw: Mapping[str, Any],
+    form: Mapping[str, Sequence[str]],
     at: dt.datetime,
     *,
     language: str = "en",
 ) -> SaveResult:
-    """Save one section's answers as a draft (or, after submit, as a revision).
+    """Save one section's posted fields as a draft (or, after submit, as a revision).
+
+    Only the fields of the questions the page showed are read (``forms.answers_from_form``).
 
     Valid answers are kept even when another answer on the page has an error, so nothing
     typed is lost; the section counts as saved (and the graduate moves on) only without
@@ -419,7 +471,7 @@ def save_section(
     section = section_by_id(survey.instrument, section_id)
     own = {q.id for q in section.questions}
     merged = {k: v for k, v in survey.answers.items() if k not in own}
-    merged.update({k: v for k, v in raw.items() if k in own})
+    merged.update(answers_from_form(survey.rendered(section), form))
     lang = _language(language)
     report = validate_answers(
         survey.instrument, merged, lang, acknowledged=frozenset(survey.acknowledged)
@@ -438,7 +490,7 @@ def save_section(
     _keep(session, response, report.cleaned, progress, at)
     if accepted and response.status == "complete":
         _derive(session, settings, invitation, response, survey.instrument, at)
-    return SaveResult(accepted, errors, warnings)
+    return SaveResult(accepted, errors, warnings, _survey(session, invitation, response))
 
 
 def submit(

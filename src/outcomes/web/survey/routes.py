@@ -42,9 +42,8 @@ from outcomes.access import throttle
 from outcomes.config import Settings
 from outcomes.errors import OutcomesError
 from outcomes.fieldwork import links, survey
-from outcomes.fieldwork.forms import answers_from_form
 from outcomes.fieldwork.links import LinkStatus
-from outcomes.instruments.answers import AnswerMessage, validate_answers
+from outcomes.instruments.answers import AnswerMessage
 from outcomes.instruments.expressions import parse_expression, references
 from outcomes.store.engine import make_engine, session_scope
 from outcomes.store.migrate import check_current
@@ -383,7 +382,7 @@ class SurveyRoutes:
     ) -> _Page:
         steps = found.steps()
         section = steps[step]
-        shown = survey.rendered_questions(found.instrument, section, found.answers)
+        shown = found.rendered(section)
         own = frozenset(q.id for q in section.questions)
         by_question = {m.question_id: m for m in (*warnings, *errors)}
         views = [
@@ -401,7 +400,7 @@ class SurveyRoutes:
         for q in shown:
             if q.show_if:
                 needed.update(r for r in references(parse_expression(q.show_if)) if r not in own)
-        cleaned = validate_answers(found.instrument, found.answers).cleaned
+        cleaned = found.cleaned
         earlier = {k: v for k, v in cleaned.items() if k in needed}
         # "</" cannot end the script element early: JSON escapes it as "<\/".
         earlier_json = json.dumps(earlier, ensure_ascii=False).replace("</", "<\\/")
@@ -427,10 +426,10 @@ class SurveyRoutes:
     def _review(
         self, request: Request, found: survey.Survey, lang: str, *, csrf: str | None, open_: bool
     ) -> _Page:
-        cleaned = validate_answers(found.instrument, found.answers).cleaned
+        cleaned = found.cleaned
         sections = []
         for section in found.steps():
-            shown = survey.rendered_questions(found.instrument, section, found.answers)
+            shown = found.rendered(section)
             rows = [
                 {
                     "question": q.text.get(lang),
@@ -558,26 +557,21 @@ class SurveyRoutes:
         going_back = (form.get("nav") or [""])[0] == "back"
         at = self.clock()
 
-        def work(db: Any) -> tuple[survey.SaveResult, survey.Survey, survey.Survey]:
-            before = survey.load_survey(db, current.invitation_id)
-            section = survey.section_by_id(before.instrument, section_id)
-            shown = survey.rendered_questions(before.instrument, section, before.answers)
-            raw = answers_from_form(shown, form)
-            result = survey.save_section(
+        def work(db: Any) -> survey.SaveResult:
+            return survey.save_section(
                 db,
                 self.settings,
                 current.invitation_id,
                 section_id,
-                raw,
+                form,
                 at,
                 language=current.language,
             )
-            return result, before, survey.load_survey(db, current.invitation_id)
 
-        outcome, failed = await self._run(request, current, work)
+        result, failed = await self._run(request, current, work)
         if failed is not None:
             return failed
-        result, _before, after = outcome
+        after = result.survey
         base = self._base(request)
         steps = after.steps()
         index = next((i for i, s in enumerate(steps) if s.id == section_id), 0)
