@@ -534,9 +534,7 @@ def bench_survey(responses: int, graduates: int, database_url: str | None) -> li
                 )
             else:
                 with survey.postgres_schema(url) as schema_url:
-                    timings = survey.measure(
-                        schema_url, responses=responses, graduates=graduates
-                    )
+                    timings = survey.measure(schema_url, responses=responses, graduates=graduates)
         numbers = survey.summary(timings)
         floor_p95 = numbers["floor_p95_ms"] / 1000
         for step, values in (("save", timings.saves), ("submit", timings.submits)):

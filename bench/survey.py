@@ -336,9 +336,7 @@ def _floor(engine: sa.Engine, n: int) -> list[float]:
         start = time.perf_counter()
         with engine.begin() as conn:
             conn.execute(
-                sa.text(
-                    "UPDATE response SET answers = :a, revision = revision + 1 WHERE id = :i"
-                ),
+                sa.text("UPDATE response SET answers = :a, revision = revision + 1 WHERE id = :i"),
                 {"a": payload, "i": response_id},
             )
             conn.execute(
