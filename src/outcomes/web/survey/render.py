@@ -256,6 +256,14 @@ def prefilled(
     return values
 
 
+def _amount(amount: float, language: str) -> str:
+    """1,500.5 in English, 1.500,5 in Spanish (cents only when there are any)."""
+    shown = f"{amount:,.2f}".removesuffix(".00")
+    if language == "es":
+        shown = shown.replace(",", " ").replace(".", ",").replace(" ", ".")
+    return shown
+
+
 def answer_text(question: Question, answer: Any, language: str) -> str:
     """A stored answer as the review page shows it."""
     if answer is None or answer == [] or answer == "":
@@ -272,7 +280,7 @@ def answer_text(question: Question, answer: Any, language: str) -> str:
         return labels_[int(answer) - 1].get(language) if 1 <= int(answer) <= 5 else str(answer)
     if kind == "money" and isinstance(answer, Mapping):
         amount = answer.get("amount")
-        shown = f"{amount:,.2f}".rstrip("0").rstrip(".") if isinstance(amount, float) else amount
+        shown = _amount(amount, language) if isinstance(amount, int | float) else amount
         period = text(f"period_{answer.get('period')}", language)
         return f"{shown} {answer.get('currency')} / {period}"
     if kind in {"country", "occupation", "industry"}:
