@@ -106,6 +106,20 @@ def test_a_route_mounted_on_the_app_carries_the_headers(mounted: RunningApp) -> 
     assert get(mounted, "/_stcore/health").status == 200, "the staff UI is served beside it"
 
 
+def test_the_graduate_survey_is_served_by_the_same_app_with_its_own_strict_policy(
+    server: RunningApp,
+) -> None:
+    for path, status in (("/s/" + "x" * 43, 404), ("/survey", 403), ("/u/" + "y" * 43, 404)):
+        response = get(server, path, **{"Accept-Encoding": "gzip"})
+        assert response.status == status, path
+        assert_hardened(response)
+        policy = response.getheader("content-security-policy") or ""
+        assert "script-src 'sha256-" in policy and "unsafe-inline" not in policy, path
+        assert "connect-src" not in policy, "a survey page opens no connection of its own"
+        assert response.getheader("cache-control") == "no-store"
+    assert get(server, "/_stcore/health").status == 200, "the staff UI is served beside it"
+
+
 def test_metrics_are_not_served(server: RunningApp) -> None:
     response = get(server, "/_stcore/metrics")
     assert response.status == 404
