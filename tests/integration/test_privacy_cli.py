@@ -168,7 +168,7 @@ def test_exports_are_private_to_their_owner(cli_engine: Engine, tmp_path: Path, 
     else:
         assert stat.S_IMODE(target.stat().st_mode) == 0o700
         files = list(target.iterdir())
-        assert len(files) == 10 and {stat.S_IMODE(f.stat().st_mode) for f in files} == {0o600}
+        assert len(files) == 11 and {stat.S_IMODE(f.stat().st_mode) for f in files} == {0o600}
 
 
 def test_purge_and_erase_report_what_they_did_and_whom_they_left(cli_engine: Engine) -> None:

@@ -324,7 +324,7 @@ def test_a_bad_answer_gets_a_message_next_to_the_field_and_a_summary_that_takes_
     assert 'value="thirty"' in page, "what was typed comes back for correction"
     response = _response(engine, invited[0])
     assert response is not None
-    assert response.answers.get("employer") == "Acme", "the valid answers were kept"
+    assert response.answers.get("industry") == "J", "the valid answers were kept"
     assert "job" not in (response.progress or {})["saved"]
 
 
@@ -604,3 +604,36 @@ def test_survey_pages_carry_a_strict_policy_and_no_referrer(
     assert "unsafe-inline" not in policy and "script-src 'sha256-" in policy
     assert reply.headers["x-content-type-options"] == "nosniff"
     assert reply.headers["referrer-policy"] == "no-referrer"
+
+
+def test_employer_and_job_title_are_kept_apart_and_go_with_an_erasure(
+    app: Starlette, invited: tuple[int, str], engine: Engine
+) -> None:
+    from outcomes.privacy.rights import erase_learner, learner_record
+    from outcomes.store.tables import ResponseIdentifying, ResponseRevision
+
+    graduate = Graduate(app)
+    graduate.open(invited[1])
+    graduate.start()
+    graduate.section("activity", activity="employed")
+    graduate.section("job", **EMPLOYED_JOB)
+    response = _response(engine, invited[0])
+    assert response is not None
+    assert "employer" not in response.answers and "job_title" not in response.answers
+    with Session(engine) as session:
+        apart = session.exec(select(ResponseIdentifying)).all()
+        revisions = session.exec(select(ResponseRevision.answers)).all()
+    assert {(row.question_id, row.value) for row in apart} == {
+        ("employer", "Acme"),
+        ("job_title", "Analyst"),
+    }
+    assert not any("Acme" in str(answers) for answers in revisions)
+    graduate.get("/survey?step=1")
+    assert 'value="Acme"' in graduate.page, "the page still shows them to their author"
+    learner_id = _invitation(engine, invited[0]).learner_id
+    with session_scope(engine) as session:
+        record = learner_record(session, learner_id=learner_id, actor="test", purpose="viewed")
+        assert len(record.tables["response_identifying"]) == 2, "an access request includes them"
+        erase_learner(session, learner_id=learner_id, actor="test", mode="anonymise")
+    with Session(engine) as session:
+        assert session.exec(select(ResponseIdentifying)).all() == []

@@ -38,6 +38,7 @@ from outcomes.instruments.answers import AnswerMessage, validate_answers
 from outcomes.instruments.canonical import CanonicalOutcome, derive_outcome
 from outcomes.instruments.expressions import ExpressionError, evaluate, parse_expression, references
 from outcomes.instruments.loading import instrument_from_definition
+from outcomes.instruments.mapping import IDENTIFYING_FIELDS
 from outcomes.instruments.schema import Instrument, Question, Section
 from outcomes.store.tables import (
     Credential,
@@ -49,6 +50,7 @@ from outcomes.store.tables import (
     Outcome,
     Programme,
     Response,
+    ResponseIdentifying,
     ResponseRevision,
     SurveyWave,
 )
@@ -340,7 +342,7 @@ def _survey(session: Session, invitation: Invitation, response: Response | None)
         wave_name=wave_name,
         closes_on=closes_on,
         language=(response.language if response else invitation.language),
-        answers=dict(response.answers) if response else {},
+        answers={**response.answers, **_identifying(session, response.id)} if response else {},
         status=response.status if response else None,
         notice_version=progress.get("notice"),
         saved=tuple(progress.get("saved", ())),
@@ -367,14 +369,38 @@ def _language(language: str) -> str:
     return language if language in LANGUAGES else "en"
 
 
+def identifying_questions(instrument: Instrument) -> frozenset[str]:
+    """Ids of the questions whose answers identify a person at work (employer, job title)."""
+    return frozenset(q.id for q in instrument.questions() if q.canonical in IDENTIFYING_FIELDS)
+
+
+def _identifying(session: Session, response_id: int | None) -> dict[str, str]:
+    if response_id is None:
+        return {}
+    rows = session.execute(
+        sa.select(col(ResponseIdentifying.question_id), col(ResponseIdentifying.value)).where(
+            col(ResponseIdentifying.response_id) == response_id
+        )
+    ).all()
+    return {question: value for question, value in rows}
+
+
 def _keep(
     session: Session,
     response: Response,
+    instrument: Instrument,
     answers: dict[str, Any],
     progress: dict[str, Any],
     at: dt.datetime,
 ) -> None:
-    """Store a new state of the response and keep it as a revision."""
+    """Store a new state of the response and keep it as a revision.
+
+    Answers naming an employer or a job title go to ``response_identifying``, never into
+    the answers or their revisions (the privacy notice promises they are kept apart).
+    """
+    apart_ids = identifying_questions(instrument)
+    apart = {k: v for k, v in answers.items() if k in apart_ids}
+    answers = {k: v for k, v in answers.items() if k not in apart_ids}
     response.answers = answers
     response.progress = progress
     response.revision += 1
@@ -382,6 +408,18 @@ def _keep(
     session.add(response)
     session.flush()
     assert response.id is not None
+    if apart_ids:
+        session.execute(
+            sa.delete(ResponseIdentifying).where(
+                col(ResponseIdentifying.response_id) == response.id
+            )
+        )
+        for question_id, value in apart.items():
+            session.add(
+                ResponseIdentifying(
+                    response_id=response.id, question_id=question_id, value=str(value), saved_at=at
+                )
+            )
     session.add(
         ResponseRevision(
             response_id=response.id,
@@ -417,7 +455,7 @@ def consent(
     progress = dict(response.progress or {})
     if progress.get("notice") != notice:
         progress["notice"] = notice
-        _keep(session, response, dict(response.answers), progress, at)
+        _keep(session, response, survey.instrument, dict(survey.answers), progress, at)
         learner = session.get(Learner, invitation.learner_id)
         if learner is not None:
             learner.consent_at = at
@@ -487,7 +525,7 @@ def save_section(
         saved.append(section_id)
     progress["saved"] = saved
     response.language = lang
-    _keep(session, response, report.cleaned, progress, at)
+    _keep(session, response, survey.instrument, report.cleaned, progress, at)
     if accepted and response.status == "complete":
         _derive(session, settings, invitation, response, survey.instrument, at)
     return SaveResult(accepted, errors, warnings, _survey(session, invitation, response))
@@ -521,7 +559,7 @@ def submit(
         return SubmitResult("incomplete", first)
     response.status = "complete"
     response.submitted_at = at
-    _keep(session, response, report.cleaned, dict(response.progress or {}), at)
+    _keep(session, response, survey.instrument, report.cleaned, dict(response.progress or {}), at)
     invitation.submitted_at = invitation.submitted_at or at
     session.add(invitation)
     _derive(session, settings, invitation, response, survey.instrument, at)

@@ -14,6 +14,10 @@ from outcomes.vocab import ACTIVITIES
 # "employed" lets the survey ask one plain question; hours decide full-time vs part-time.
 ACTIVITY_ANSWER_CODES: frozenset[str] = frozenset(ACTIVITIES) | {"employed"}
 
+# Canonical fields whose answers identify a person at work: stored apart from the other
+# answers (table ``response_identifying``) and removed on erasure.
+IDENTIFYING_FIELDS: frozenset[str] = frozenset({"employer", "job_title"})
+
 # Question types accepted by each canonical field, with one line on what it records.
 CANONICAL_FIELDS: dict[str, tuple[frozenset[str], str]] = {
     "activity": (frozenset({"single_choice"}), "primary activity now (domain.md §4)"),

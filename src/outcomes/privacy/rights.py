@@ -49,6 +49,7 @@ from outcomes.store.tables import (
     LearnerIdentity,
     Outcome,
     Response,
+    ResponseIdentifying,
     ResponseRevision,
     utcnow,
 )
@@ -69,6 +70,7 @@ EXPORT_TABLES = (
     "credentials",
     "invitations",
     "responses",
+    "response_identifying",
     "response_revisions",
     "outcomes",
 )
@@ -193,6 +195,17 @@ def learner_record(session: Session, *, learner_id: int, actor: str, purpose: st
         ),
         "responses": _rows(
             list(session.exec(select(Response).where(col(Response.id).in_(response_ids))).all())
+        ),
+        "response_identifying": _rows(
+            list(
+                session.exec(
+                    select(ResponseIdentifying)
+                    .where(col(ResponseIdentifying.response_id).in_(response_ids))
+                    .order_by(
+                        col(ResponseIdentifying.response_id), col(ResponseIdentifying.question_id)
+                    )
+                ).all()
+            )
         ),
         "response_revisions": _rows(
             list(
@@ -383,6 +396,7 @@ COARSENED_TIMES: dict[type[SQLModel], tuple[str, ...]] = {
         "opened_at",
         "submitted_at",
         "opted_out_at",
+        "declined_at",
         "expires_at",
     ),
     Response: ("started_at", "updated_at", "submitted_at"),
@@ -427,6 +441,13 @@ def _anonymise(session: Session, learner: Learner) -> ErasureReport:
         result = session.execute(sa.delete(model).where(col(model.learner_id) == learner_id))
         deleted += int(getattr(result, "rowcount", 0) or 0)
     removed = coarsened = 0
+    # Employer names and job titles, kept apart from the answers: free text, so removed.
+    apart = session.execute(
+        sa.delete(ResponseIdentifying).where(
+            col(ResponseIdentifying.response_id).in_(_response_ids(session, learner_id))
+        )
+    )
+    removed += int(getattr(apart, "rowcount", 0) or 0)
     cache: dict[int, dict[str, str]] = {}
     for response in session.exec(
         select(Response).join(Invitation).where(Invitation.learner_id == learner_id)
@@ -480,6 +501,9 @@ def _delete(session: Session, learner: Learner) -> ErasureReport:
     statements = [
         sa.delete(Outcome).where(col(Outcome.learner_id) == learner_id),
         sa.delete(ResponseRevision).where(col(ResponseRevision.response_id).in_(response_ids)),
+        sa.delete(ResponseIdentifying).where(
+            col(ResponseIdentifying.response_id).in_(response_ids)
+        ),
         sa.delete(Response).where(col(Response.id).in_(response_ids)),
         sa.delete(Invitation).where(col(Invitation.learner_id) == learner_id),
         sa.delete(Credential).where(col(Credential.learner_id) == learner_id),

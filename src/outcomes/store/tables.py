@@ -305,6 +305,17 @@ class ResponseRevision(SQLModel, table=True):
     saved_at: dt.datetime = _created()
 
 
+class ResponseIdentifying(SQLModel, table=True):
+    """Answers that identify a person at work (employer, job title), kept apart from the
+    analysis answers as the instruments' privacy notice promises; removed on erasure."""
+
+    __tablename__ = "response_identifying"
+    response_id: int = Field(foreign_key="response.id", primary_key=True, ondelete="CASCADE")
+    question_id: str = Field(max_length=40, primary_key=True)
+    value: str = Field(max_length=4000)
+    saved_at: dt.datetime = _created()
+
+
 class Outcome(SQLModel, table=True):
     """The canonical outcome of one learner in one wave, with where it came from."""
 

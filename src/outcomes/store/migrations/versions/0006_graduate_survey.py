@@ -6,6 +6,8 @@
   reminder is sent to this person in any wave. Contact data, so it lives with the identity.
 - ``response.progress``: the privacy-notice version consented to, the sections saved and
   the soft-required questions already nudged about, so a survey resumes where it was left.
+- ``response_identifying``: answers naming an employer or a job title, stored apart from
+  the analysis answers (the instruments' privacy notice says so).
 - ``signin_throttle`` scope ``link``: failed survey-link openings per client address share
   the sign-in counters' table and rules machinery.
 
@@ -72,11 +74,21 @@ def upgrade() -> None:
         sa.Column("contact_opted_out_at", outcomes.store.tables.UTCDateTime(), nullable=True),
     )
     op.add_column("response", sa.Column("progress", sa.JSON(), nullable=True))
+    op.create_table(
+        "response_identifying",
+        sa.Column("response_id", sa.Integer(), nullable=False),
+        sa.Column("question_id", sa.String(length=40), nullable=False),
+        sa.Column("value", sa.String(length=4000), nullable=False),
+        sa.Column("saved_at", outcomes.store.tables.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(["response_id"], ["response.id"], ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("response_id", "question_id"),
+    )
     _replace_scope_check(NEW_SCOPES)
 
 
 def downgrade() -> None:
     _replace_scope_check(OLD_SCOPES)
+    op.drop_table("response_identifying")
     # Plain DROP COLUMN (SQLite 3.35+), not a batch rebuild that would lose the triggers on
     # these tables.
     op.drop_column("response", "progress")
