@@ -38,11 +38,11 @@ def test_invitations_are_listed_with_their_state_and_no_personal_data(
         session.add(invitation)
     result = CliRunner().invoke(app, ["invitations", "list", "--json"])
     assert result.exit_code == 0, result.output
-    rows = [json.loads(line) for line in result.output.splitlines()]
+    rows = json.loads(result.output)
     assert [(r["id"], r["status"]) for r in rows] == [(first, "sent"), (second, "opted_out")]
     assert "example.org" not in result.output and "token" not in result.output
     only = CliRunner().invoke(app, ["invitations", "list", "--status", "opted_out", "--json"])
-    assert [json.loads(line)["id"] for line in only.output.splitlines()] == [second]
+    assert [row["id"] for row in json.loads(only.output)] == [second]
     table = CliRunner().invoke(app, ["invitations", "list"])
     assert table.exit_code == 0 and "opted_out" in table.output
 
@@ -65,7 +65,7 @@ def test_a_reissued_link_opens_the_survey_and_the_old_one_stops(app_engine: Engi
     invitation_id, old_token = _invite(app_engine)
     result = CliRunner().invoke(app, ["invitations", "reissue", str(invitation_id), "--json"])
     assert result.exit_code == 0, result.output
-    payload = json.loads(result.output.splitlines()[-1])
+    payload = json.loads(result.stdout)
     assert payload["url"].startswith("http://localhost:8501/s/")
     token = payload["url"].rsplit("/", 1)[1]
     assert len(token) == 43 and token != old_token

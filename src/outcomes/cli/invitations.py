@@ -25,7 +25,7 @@ def list_(
         ),
     ] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="At most this many rows.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
 ) -> None:
     """Invitations with their state (ids only: no names, addresses or links)."""
     from outcomes.fieldwork.invitations import list_invitations
@@ -37,9 +37,11 @@ def list_(
             session, utcnow(), wave_id=wave, statuses=tuple(status or ()), limit=limit
         )
     if as_json:
-        for record in frame.to_dict(orient="records"):
-            plain = {key: _json_value(value) for key, value in record.items()}
-            typer.echo(json.dumps(plain, ensure_ascii=False))
+        records = [
+            {key: _json_value(value) for key, value in record.items()}
+            for record in frame.to_dict(orient="records")
+        ]
+        typer.echo(json.dumps(records, ensure_ascii=False, indent=1))
         return
     if frame.empty:
         typer.echo("No invitations match.")
