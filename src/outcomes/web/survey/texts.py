@@ -14,8 +14,8 @@ TEXTS: dict[str, dict[str, str]] = {
     "language_switch": {"en": "Español", "es": "English"},
     "language_switch_label": {"en": "Leer en español", "es": "Read in English"},
     "about": {
-        "en": "This survey is about your {programme}.",
-        "es": "Esta encuesta trata sobre su {programme}.",
+        "en": "This survey is about your course “{programme}”.",
+        "es": "Esta encuesta trata sobre su curso «{programme}».",
     },
     "credential_awarded": {
         "en": "Micro-credential awarded on {date}.",
