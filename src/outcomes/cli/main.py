@@ -92,8 +92,8 @@ def db_refresh_analysis(
     Triggers keep it fresh on their own and every read refreshes it; run this after a bulk
     load, or with --full if the table is ever in doubt.
     """
+    from outcomes.store.analysis_table import refresh_analysis_rows
     from outcomes.store.engine import session_scope
-    from outcomes.store.queries import refresh_analysis_rows
 
     engine = open_database()
     with session_scope(engine) as session:

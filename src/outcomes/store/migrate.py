@@ -18,8 +18,8 @@ from sqlalchemy.exc import DBAPIError
 
 from outcomes.errors import DatabaseError
 from outcomes.store import freshness
+from outcomes.store.analysis_table import refresh_analysis_rows
 from outcomes.store.engine import describe_url, explain_database_error, session_scope
-from outcomes.store.queries import refresh_analysis_rows
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
