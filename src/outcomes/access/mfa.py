@@ -30,8 +30,9 @@ from sqlmodel import Session, col, select
 
 from outcomes import audit
 from outcomes.access import permissions
+from outcomes.access.accounts import staff_user
 from outcomes.config import Settings, get_settings
-from outcomes.errors import NotFound, ValidationProblem
+from outcomes.errors import ValidationProblem
 from outcomes.keys import Purpose, labelled_hmac_hex, subkey
 from outcomes.store.tables import StaffRecoveryCode, StaffUser
 
@@ -130,18 +131,11 @@ class Enrolment:
     qr_png: bytes
 
 
-def _user(session: Session, user_id: int) -> StaffUser:
-    user = session.get(StaffUser, user_id)
-    if user is None:
-        raise NotFound(f"There is no staff user with id {user_id}.")
-    return user
-
-
 def begin_enrolment(
     session: Session, *, user_id: int, settings: Settings | None = None
 ) -> Enrolment:
     """Store a new (not yet enabled) secret for ``user_id``; the QR code and secret to show."""
-    user = _user(session, user_id)
+    user = staff_user(session, user_id)
     if user.totp_enabled_at is not None:
         raise ValidationProblem("A second factor is already set up for this account.")
     secret = pyotp.random_base32()
@@ -164,7 +158,7 @@ def confirm_enrolment(
 ) -> list[str]:
     """Enable the second factor once ``code`` is right; the recovery codes, shown once."""
     settings = settings or get_settings()
-    user = _user(session, user_id)
+    user = staff_user(session, user_id)
     if user.totp_secret is None or user.totp_enabled_at is not None:
         raise ValidationProblem(NO_ENROLMENT)
     if not _spend_totp(session, user, code, at=at, settings=settings):

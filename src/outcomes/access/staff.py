@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 
 from outcomes import audit
 from outcomes.access import mfa, permissions, staff_sessions, throttle
+from outcomes.access.accounts import staff_user
 from outcomes.access.passwords import check_password_rules, hash_password, verify_password
 from outcomes.config import Settings, get_settings
 from outcomes.errors import AccessDenied, IntegrityProblem, NotFound, ValidationProblem
@@ -105,13 +106,6 @@ def create_staff_user(
     return user
 
 
-def _user(session: Session, user_id: int) -> StaffUser:
-    user = session.get(StaffUser, user_id)
-    if user is None:
-        raise NotFound(f"There is no staff user with id {user_id}.")
-    return user
-
-
 def _not_oneself(actor: str, user_id: int, what: str) -> None:
     # An administrator locking themselves out would leave nobody to undo it.
     if actor == audit.staff_actor(user_id):
@@ -179,7 +173,7 @@ def _locked_at(user: StaffUser, at: dt.datetime) -> bool:
 
 def change_role(session: Session, *, user_id: int, role: str, actor: str) -> StaffUser:
     """Give staff user ``user_id`` a new role; audited with the old and new role."""
-    user = _user(session, user_id)
+    user = staff_user(session, user_id)
     _not_oneself(actor, user_id, "change your own role")
     new_role = normalise_role(role)
     old_role = user.role
@@ -200,7 +194,7 @@ def change_role(session: Session, *, user_id: int, role: str, actor: str) -> Sta
 
 def set_active(session: Session, *, user_id: int, active: bool, actor: str) -> StaffUser:
     """Deactivate or reactivate a staff account; audited."""
-    user = _user(session, user_id)
+    user = staff_user(session, user_id)
     _not_oneself(actor, user_id, "deactivate your own account")
     if user.active == active:
         return user
@@ -228,7 +222,7 @@ def unlock(
     session: Session, *, user_id: int, actor: str, settings: Settings | None = None
 ) -> StaffUser:
     """Lift a sign-in lock and forget the account's failed sign-ins; audited."""
-    user = _user(session, user_id)
+    user = staff_user(session, user_id)
     audit.record(
         session, actor=actor, action="staff.unlocked", object_type="staff_user", object_id=user.id
     )
@@ -248,7 +242,7 @@ def set_programme_scope(
 
     Naming no programme without ``all_programmes`` leaves the manager seeing nothing.
     """
-    user = _user(session, user_id)
+    user = staff_user(session, user_id)
     codes = sorted({c.strip() for c in programme_codes if c.strip()})
     if codes and all_programmes:
         raise ValidationProblem("Choose either all programmes or named programmes, not both.")
@@ -343,7 +337,7 @@ def reset_password(
     The password is generated, never typed by the administrator, works for one sign-in, and
     that sign-in can only choose the user's own password.
     """
-    user = _user(session, user_id)
+    user = staff_user(session, user_id)
     _not_oneself(actor, user_id, "reset your own password (use Your account to change it)")
     at = at or utcnow()
     temporary = _temporary_password()
@@ -378,7 +372,7 @@ def change_password(
     ``current`` must be right unless the user is choosing a password after a temporary one
     (spent at this session's sign-in, so this session is the proof). Audited.
     """
-    user = _user(session, user_id)
+    user = staff_user(session, user_id)
     at = at or utcnow()
     if not user.must_change_password:
         if user.password_hash is None:
@@ -406,7 +400,7 @@ def reset_second_factor(
     session: Session, *, user_id: int, actor: str, at: dt.datetime | None = None
 ) -> StaffUser:
     """Remove a user's second factor and recovery codes, ending their sessions; audited."""
-    user = _user(session, user_id)
+    user = staff_user(session, user_id)
     _not_oneself(actor, user_id, "reset your own second factor")
     mfa.clear_second_factor(session, user)
     staff_sessions.end_sessions_audited(
@@ -441,7 +435,7 @@ def account_status(
     session: Session, *, user_id: int, via: str, settings: Settings | None = None
 ) -> AccountStatus:
     """The signed-in user's password and second-factor state."""
-    user = _user(session, user_id)
+    user = staff_user(session, user_id)
     return AccountStatus(
         email=user.email,
         role=user.role,

@@ -17,8 +17,8 @@ from sqlmodel import Session, col, select
 
 from outcomes import audit
 from outcomes.access import sessions
+from outcomes.access.accounts import staff_user
 from outcomes.config import Settings, get_settings
-from outcomes.errors import NotFound
 from outcomes.keys import Purpose, labelled_hmac_hex
 from outcomes.store.tables import StaffSessionRecord, StaffUser
 
@@ -156,8 +156,7 @@ def end_sessions_audited(
 
 def end_sessions_by_admin(session: Session, *, user_id: int, actor: str, at: dt.datetime) -> int:
     """An administrator signs ``user_id`` out everywhere; audited with the count."""
-    if session.get(StaffUser, user_id) is None:
-        raise NotFound(f"There is no staff user with id {user_id}.")
+    staff_user(session, user_id)
     return end_sessions_audited(
         session, user_id=user_id, reason="ended_by_admin", actor=actor, at=at
     )
