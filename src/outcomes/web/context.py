@@ -26,8 +26,8 @@ from outcomes.access.permissions import ACCOUNT_SETUP, ANONYMOUS, GRADUATE, can_
 from outcomes.access.staff import use_temporary_password, user_for_sso
 from outcomes.config import Settings, get_settings
 from outcomes.errors import DatabaseError, OutcomesError, SettingsError
-from outcomes.store.engine import make_engine, session_scope
-from outcomes.store.migrate import check_current
+from outcomes.store.engine import session_scope
+from outcomes.store.migrate import open_database
 from outcomes.store.tables import StaffUser
 from outcomes.web.unavailable import show_unavailable
 
@@ -44,9 +44,7 @@ def _state() -> MutableMapping[str, Any]:
 
 @st.cache_resource(show_spinner=False)
 def _engine_for(url: str) -> Engine:
-    engine = make_engine(url)
-    check_current(engine)
-    return engine
+    return open_database(url)
 
 
 def get_engine() -> Engine:
