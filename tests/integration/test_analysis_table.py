@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql import visitors
 from sqlmodel import Session
 
+from outcomes.config import get_settings
 from outcomes.demo import generate_demo
 from outcomes.privacy.rights import erase_learner
 from outcomes.store import aggregates, analysis_table, freshness
@@ -136,7 +137,9 @@ def test_erasing_a_graduate_removes_their_analysis_rows(demo_engine: Engine) -> 
         )
     rows_before = len(stored(demo_engine))
     with session_scope(demo_engine) as session:
-        erase_learner(session, learner_id=learner_id, actor="test", mode="delete")
+        erase_learner(
+            session, learner_id=learner_id, actor="test", mode="delete", settings=get_settings()
+        )
     refresh(demo_engine)
     assert len(stored(demo_engine)) == rows_before - invitations
     assert stored(demo_engine) == derived(demo_engine)

@@ -21,6 +21,7 @@ from outcomes.access.staff import (
     set_programme_scope,
     unlock,
 )
+from outcomes.config import get_settings
 from outcomes.errors import AccessDenied, ValidationProblem
 from outcomes.exports import frame_to_csv
 from outcomes.store.engine import session_scope
@@ -55,7 +56,7 @@ def test_each_staff_change_is_audited_without_personal_data(
         set_programme_scope(session, user_id=user.id, programme_codes=["UX-201"], actor="staff:99")
         set_active(session, user_id=user.id, active=False, actor="staff:99")
         set_active(session, user_id=user.id, active=True, actor="staff:99")
-        unlock(session, user_id=user.id, actor="staff:99")
+        unlock(session, user_id=user.id, actor="staff:99", settings=get_settings())
         csv_bytes = export_audit_csv(session, role="admin", actor="staff:99")
     assert _actions(engine) == [
         "staff.created",

@@ -16,7 +16,7 @@ from outcomes import audit
 from outcomes.access import mfa, permissions, staff_sessions, throttle
 from outcomes.access.accounts import staff_user
 from outcomes.access.passwords import check_password_rules, hash_password, verify_password
-from outcomes.config import Settings, get_settings
+from outcomes.config import Settings
 from outcomes.errors import AccessDenied, IntegrityProblem, NotFound, ValidationProblem
 from outcomes.store.tables import Programme, StaffProgrammeScope, StaffUser, utcnow
 from outcomes.vocab import ROLES
@@ -210,17 +210,15 @@ def set_active(session: Session, *, user_id: int, active: bool, actor: str) -> S
     return user
 
 
-def _clear_lock(session: Session, user: StaffUser, settings: Settings | None) -> None:
+def _clear_lock(session: Session, user: StaffUser, settings: Settings) -> None:
     """Delete the account's failure counter and its lock (after the action's audit record)."""
-    throttle.clear_account(session, throttle.account_key(settings or get_settings(), user.email))
+    throttle.clear_account(session, throttle.account_key(settings, user.email))
     user.locked_until = None
     user.failed_signins = 0
     session.add(user)
 
 
-def unlock(
-    session: Session, *, user_id: int, actor: str, settings: Settings | None = None
-) -> StaffUser:
+def unlock(session: Session, *, user_id: int, actor: str, settings: Settings) -> StaffUser:
     """Lift a sign-in lock and forget the account's failed sign-ins; audited."""
     user = staff_user(session, user_id)
     audit.record(
@@ -330,7 +328,7 @@ def _temporary_password() -> str:
 
 
 def reset_password(
-    session: Session, *, user_id: int, actor: str, at: dt.datetime | None = None
+    session: Session, *, user_id: int, actor: str, settings: Settings, at: dt.datetime | None = None
 ) -> str:
     """Issue a temporary password (returned once) and end all of the user's sessions; audited.
 
@@ -347,7 +345,7 @@ def reset_password(
     staff_sessions.end_sessions_audited(
         session, user_id=user_id, reason="password_reset", actor=actor, at=at
     )
-    _clear_lock(session, user, None)  # the new password must not wait out an old lock
+    _clear_lock(session, user, settings)  # the new password must not wait out an old lock
     return temporary
 
 
@@ -365,6 +363,7 @@ def change_password(
     current: str,
     new: str,
     keep_token: str | None,
+    settings: Settings,
     at: dt.datetime | None = None,
 ) -> int:
     """Change a user's own password and end their other sessions; how many were ended.
@@ -392,7 +391,9 @@ def change_password(
         reason="password_changed",
         actor=audit.staff_actor(user_id),
         at=at,
-        except_token=keep_token,
+        except_hash=staff_sessions.token_hash(keep_token, settings=settings)
+        if keep_token
+        else None,
     )
 
 
@@ -432,7 +433,7 @@ class AccountStatus:
 
 
 def account_status(
-    session: Session, *, user_id: int, via: str, settings: Settings | None = None
+    session: Session, *, user_id: int, via: str, settings: Settings
 ) -> AccountStatus:
     """The signed-in user's password and second-factor state."""
     user = staff_user(session, user_id)

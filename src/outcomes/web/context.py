@@ -174,7 +174,9 @@ def _expired(
     """End the row of a session that has just expired (audited); SSO is logged out too."""
     reason = "idle" if state.get(sessions.NOTICE_KEY) == sessions.IDLE_EXPIRED else "lifetime"
     with session_scope(get_engine()) as session:
-        staff_sessions.close_session(session, token=before.token, reason=reason, at=at)
+        staff_sessions.close_session(
+            session, token=before.token, reason=reason, at=at, settings=get_settings()
+        )
         auth.record_signout(session, user_id=before.user_id, reason=reason)
     if before.via == "sso":
         sso_sign_out()
@@ -209,7 +211,7 @@ def _sso_viewer() -> Viewer | None:
         if stale is not None:
             st.session_state[sessions.NOTICE_KEY] = stale  # until an explicit sign-in
             return None
-        result = auth.authenticate_sso(session, email=identity.email, at=at)
+        result = auth.authenticate_sso(session, email=identity.email, at=at, settings=settings)
         if result.user is not None and result.user.id is not None:
             token = staff_sessions.open_session(
                 session, user_id=result.user.id, via="sso", at=at, settings=settings
@@ -291,7 +293,9 @@ def _start_password_session(user_id: int, at: dt.datetime) -> None:
         if user is None:
             return
         use_temporary_password(session, user)
-        token = staff_sessions.open_session(session, user_id=user_id, via="password", at=at)
+        token = staff_sessions.open_session(
+            session, user_id=user_id, via="password", at=at, settings=get_settings()
+        )
         role, email = user.role, user.email
     sessions.start(
         _state(), user_id=user_id, role=role, email=email, via="password", at=at, token=token
@@ -317,7 +321,12 @@ def sign_in_with_second_factor(code: str) -> str | None:
         return sessions.SECOND_FACTOR_EXPIRED
     with session_scope(get_engine()) as session:
         result = auth.check_second_factor(
-            session, user_id=pending.user_id, code=code, client=client_address(), at=at
+            session,
+            user_id=pending.user_id,
+            code=code,
+            client=client_address(),
+            at=at,
+            settings=get_settings(),
         )
     if result.user is not None:
         _start_password_session(pending.user_id, at)
@@ -340,7 +349,11 @@ def sign_out(viewer: Viewer) -> None:
         with session_scope(get_engine()) as session:
             if isinstance(staff, sessions.StaffSession):
                 staff_sessions.close_session(
-                    session, token=staff.token, reason="user", at=sessions.now()
+                    session,
+                    token=staff.token,
+                    reason="user",
+                    at=sessions.now(),
+                    settings=get_settings(),
                 )
             auth.record_signout(session, user_id=viewer.user_id, reason="user")
     sessions.end(_state())
