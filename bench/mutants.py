@@ -21,7 +21,8 @@ Each mutant changes one token on one line of a target module:
 
 Annotations, decorators, ``Literal[...]`` arguments, ``__all__`` and docstrings are never
 mutated. In
-``store/queries.py`` only the functions that build the SQL counts are.
+``store/reads.py``, ``store/frames.py`` and ``store/aggregates.py`` only the functions that
+build the SQL counts are.
 
 For each mutant the harness writes the mutated module into a temporary copy of ``src/``
 (the real files are never touched), runs the tests mapped to that module (``TESTS`` below)
@@ -85,17 +86,24 @@ TESTS: dict[str, tuple[str, ...]] = {
         "tests/integration/test_auth_signin.py",
     ),
     "access/permissions.py": ("tests/unit/test_permissions.py",),
-    "store/queries.py": (
+    "store/reads.py": (
         "tests/integration/test_queries.py",
         "tests/integration/test_programme_table.py",
+    ),
+    "store/frames.py": (
+        "tests/integration/test_queries.py",
+        "tests/integration/test_analysis_table.py",
+    ),
+    "store/aggregates.py": (
+        "tests/integration/test_queries.py",
         "tests/integration/test_analysis_table.py",
     ),
 }
 # Only these functions of a module are mutated (the rest of the module is left alone).
 ONLY_FUNCTIONS: dict[str, frozenset[str]] = {
-    "store/queries.py": frozenset(
-        {"overview_counts", "programme_table", "metric_counts", "_fulltime", "_known"}
-    ),
+    "store/reads.py": frozenset({"overview_counts", "programme_table"}),
+    "store/frames.py": frozenset({"outcome_known"}),
+    "store/aggregates.py": frozenset({"metric_counts", "_fulltime"}),
 }
 PYTEST_FLAGS = ("-x", "-q", "-p", "no:cacheprovider", "-k", "not postgresql")
 

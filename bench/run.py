@@ -328,8 +328,8 @@ def bench_refresh(learners: int, database_url: str | None = None) -> list[Outcom
     """
     import sqlalchemy as sa
 
+    from outcomes.store.analysis_table import REFRESH_BATCH, refresh_analysis_rows
     from outcomes.store.engine import make_engine, session_scope
-    from outcomes.store.queries import REFRESH_BATCH, refresh_analysis_rows
 
     engine = make_engine(demo_url(learners, database_url))
     postgres = engine.dialect.name == "postgresql"

@@ -5,6 +5,7 @@ import streamlit as st
 from outcomes.access import mfa
 from outcomes.access.sessions import now
 from outcomes.access.staff import account_status, change_password
+from outcomes.config import get_settings
 from outcomes.errors import OutcomesError
 from outcomes.store.engine import session_scope
 from outcomes.web.context import (
@@ -20,13 +21,16 @@ ENROLMENT_KEY = "account_totp_enrolment"
 CODES_KEY = "account_recovery_codes"
 
 viewer = guard("account")
+settings = get_settings()
 assert viewer.user_id is not None  # the guard admits only signed-in staff here
 st.title("Your account")
 st.text(f"Signed in as {viewer.email}.")  # e-mail as text, never Markdown
 if viewer.setup:
     st.warning(viewer.setup)
 with errors_shown_plainly(), session_scope(get_engine()) as session:
-    status = account_status(session, user_id=viewer.user_id, via=viewer.via or "password")
+    status = account_status(
+        session, user_id=viewer.user_id, via=viewer.via or "password", settings=settings
+    )
 
 st.subheader("Password")
 if status.has_password or status.must_change_password:
@@ -53,6 +57,7 @@ if status.has_password or status.must_change_password:
                             current=current,
                             new=new,
                             keep_token=current_token(),
+                            settings=settings,
                             at=now(),
                         )
                 except OutcomesError as exc:
@@ -87,7 +92,7 @@ elif ENROLMENT_KEY in st.session_state:
             try:
                 with session_scope(get_engine()) as session:
                     new_codes = mfa.confirm_enrolment(
-                        session, user_id=viewer.user_id, code=code, at=now()
+                        session, user_id=viewer.user_id, code=code, at=now(), settings=settings
                     )
             except OutcomesError as exc:
                 show_error(exc)
@@ -104,7 +109,7 @@ else:
         try:
             with session_scope(get_engine()) as session:
                 st.session_state[ENROLMENT_KEY] = mfa.begin_enrolment(
-                    session, user_id=viewer.user_id
+                    session, user_id=viewer.user_id, settings=settings
                 )
         except OutcomesError as exc:
             show_error(exc)

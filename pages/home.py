@@ -4,7 +4,7 @@ import streamlit as st
 
 from outcomes.access.staff import assigned_scope
 from outcomes.store.engine import session_scope
-from outcomes.store.queries import overview_counts
+from outcomes.store.reads import overview_counts
 from outcomes.web.context import errors_shown_plainly, get_engine, guard, sign_out
 
 viewer = guard("home")

@@ -2,12 +2,14 @@
 
 import streamlit as st
 
+from outcomes.config import get_settings
 from outcomes.errors import OutcomesError
 from outcomes.privacy.rights import erase_learner, export_zip, learner_record, lookup, record_frames
 from outcomes.store.engine import session_scope
 from outcomes.web.context import errors_shown_plainly, get_engine, guard, show_error
 
 viewer = guard("privacy")
+settings = get_settings()
 st.title("Privacy requests")
 st.caption("Access (Art. 15), portability (Art. 20) and erasure (Art. 17). Every view is audited.")
 
@@ -46,7 +48,9 @@ if record is not None:
     if st.button("Erase this learner", type="primary", disabled=not confirmed):
         try:
             with session_scope(get_engine()) as session:
-                report = erase_learner(session, learner_id=record.learner_id, actor=viewer.actor)
+                report = erase_learner(
+                    session, learner_id=record.learner_id, actor=viewer.actor, settings=settings
+                )
         except OutcomesError as exc:
             show_error(exc)
         else:

@@ -4,7 +4,7 @@ import streamlit as st
 
 from outcomes.access.staff import assigned_scope
 from outcomes.store.engine import session_scope
-from outcomes.store.queries import programme_table
+from outcomes.store.reads import programme_table
 from outcomes.web.context import errors_shown_plainly, get_engine, guard
 
 viewer = guard("programmes")

@@ -15,12 +15,14 @@ from outcomes.access.staff import (
     unlock,
 )
 from outcomes.access.staff_sessions import end_sessions_by_admin
+from outcomes.config import get_settings
 from outcomes.errors import OutcomesError
 from outcomes.store.engine import session_scope
 from outcomes.vocab import ROLES
 from outcomes.web.context import errors_shown_plainly, get_engine, guard, show_error
 
 viewer = guard("users")
+settings = get_settings()
 st.title("Staff users")
 with errors_shown_plainly(), session_scope(get_engine()) as session:
     table = staff_frame(session)
@@ -80,7 +82,7 @@ with change_tab:
         ),
         "Deactivate": lambda s: set_active(s, user_id=chosen, active=False, actor=viewer.actor),
         "Reactivate": lambda s: set_active(s, user_id=chosen, active=True, actor=viewer.actor),
-        "Unlock": lambda s: unlock(s, user_id=chosen, actor=viewer.actor),
+        "Unlock": lambda s: unlock(s, user_id=chosen, actor=viewer.actor, settings=settings),
     }
     columns = st.columns(len(actions))
     for column, (label, action) in zip(columns, actions.items(), strict=True):
@@ -100,7 +102,9 @@ with change_tab:
     if chosen is not None and reset_column.button("Reset password"):
         try:
             with session_scope(get_engine()) as session:
-                temporary = reset_password(session, user_id=chosen, actor=viewer.actor)
+                temporary = reset_password(
+                    session, user_id=chosen, actor=viewer.actor, settings=settings
+                )
         except OutcomesError as exc:
             show_error(exc)
         else:

@@ -15,7 +15,7 @@ from outcomes import audit
 from outcomes.access import mfa, sessions, staff_sessions
 from outcomes.access.auth import UNKNOWN_EMAIL
 from outcomes.access.staff import create_staff_user
-from outcomes.config import Settings
+from outcomes.config import Settings, get_settings
 from outcomes.store.tables import (
     Credential,
     Enrolment,
@@ -140,7 +140,9 @@ def signed_in(
     user = session.get(StaffUser, user_id)
     assert user is not None
     at = at or sessions.now()
-    token = staff_sessions.open_session(session, user_id=user_id, via=via, at=at)
+    token = staff_sessions.open_session(
+        session, user_id=user_id, via=via, at=at, settings=get_settings()
+    )
     return sessions.StaffSession(user_id, user.role, user.email, at, at, via, token)
 
 
@@ -154,10 +156,12 @@ class SecondFactor:
 
 def enrolled_second_factor(session: Session, user_id: int) -> SecondFactor:
     """Enrol ``user_id`` in TOTP (as the account page does); the secret and recovery codes."""
-    enrolment = mfa.begin_enrolment(session, user_id=user_id)
+    enrolment = mfa.begin_enrolment(session, user_id=user_id, settings=get_settings())
     at = utcnow()
     code = pyotp.TOTP(enrolment.secret).at(at)
-    codes = mfa.confirm_enrolment(session, user_id=user_id, code=code, at=at)
+    codes = mfa.confirm_enrolment(
+        session, user_id=user_id, code=code, at=at, settings=get_settings()
+    )
     return SecondFactor(enrolment.secret, codes)
 
 

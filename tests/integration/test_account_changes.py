@@ -16,6 +16,7 @@ from outcomes.access.staff import (
     reset_second_factor,
     use_temporary_password,
 )
+from outcomes.config import get_settings
 from outcomes.errors import NotFound, ValidationProblem
 from outcomes.store.engine import session_scope
 from outcomes.store.tables import AuditEvent, StaffUser
@@ -49,7 +50,15 @@ def test_a_password_change_is_recorded_with_the_user_as_actor_and_the_sessions_i
     for _ in range(2):
         _open(engine, user_id)
     with session_scope(engine) as session:
-        change_password(session, user_id=user_id, current=PASSWORD, new=NEW, keep_token=this, at=AT)
+        change_password(
+            session,
+            user_id=user_id,
+            current=PASSWORD,
+            new=NEW,
+            keep_token=this,
+            at=AT,
+            settings=get_settings(),
+        )
     assert _last(engine) == (
         f"staff:{user_id}",
         "staff.password_changed",
@@ -68,10 +77,19 @@ def test_a_new_password_must_differ_and_an_sso_only_account_has_none_to_change(
         )
     assert sso.id is not None
     with session_scope(engine) as session, pytest.raises(ValidationProblem, match="must differ"):
-        change_password(session, user_id=user_id, current=PASSWORD, new=PASSWORD, keep_token=None)
+        change_password(
+            session,
+            user_id=user_id,
+            current=PASSWORD,
+            new=PASSWORD,
+            keep_token=None,
+            settings=get_settings(),
+        )
     only_sso = pytest.raises(ValidationProblem, match="single sign-on only")
     with session_scope(engine) as session, only_sso:
-        change_password(session, user_id=sso.id, current="", new=NEW, keep_token=None)
+        change_password(
+            session, user_id=sso.id, current="", new=NEW, keep_token=None, settings=get_settings()
+        )
 
 
 def test_after_a_temporary_password_the_new_one_needs_no_current_password(
@@ -84,7 +102,15 @@ def test_after_a_temporary_password_the_new_one_needs_no_current_password(
         assert user is not None
         use_temporary_password(session, user)  # spent at this session's sign-in
     with session_scope(engine) as session:
-        change_password(session, user_id=user_id, current="", new=NEW, keep_token=this, at=AT)
+        change_password(
+            session,
+            user_id=user_id,
+            current="",
+            new=NEW,
+            keep_token=this,
+            at=AT,
+            settings=get_settings(),
+        )
         user = session.get(StaffUser, user_id)
         assert user is not None
         assert verify_password(user.password_hash, NEW) and not user.must_change_password
@@ -109,7 +135,7 @@ def test_an_administrator_cannot_reset_their_own_password_or_second_factor(
     own = f"staff:{user_id}"
     own_password = pytest.raises(ValidationProblem, match="cannot reset your own password")
     with session_scope(engine) as session, own_password:
-        reset_password(session, user_id=user_id, actor=own, at=AT)
+        reset_password(session, user_id=user_id, actor=own, at=AT, settings=get_settings())
     own_factor = pytest.raises(ValidationProblem, match="cannot reset your own second factor")
     with session_scope(engine) as session, own_factor:
         reset_second_factor(session, user_id=user_id, actor=own, at=AT)
@@ -118,7 +144,7 @@ def test_an_administrator_cannot_reset_their_own_password_or_second_factor(
 
 def test_changes_to_an_unknown_account_are_refused(engine: Engine) -> None:
     for change in (
-        lambda s: reset_password(s, user_id=999, actor="cli:x", at=AT),
+        lambda s: reset_password(s, user_id=999, actor="cli:x", at=AT, settings=get_settings()),
         lambda s: reset_second_factor(s, user_id=999, actor="cli:x", at=AT),
         lambda s: staff_sessions.end_sessions_by_admin(s, user_id=999, actor="cli:x", at=AT),
     ):
@@ -134,7 +160,7 @@ def test_after_a_second_factor_reset_the_user_can_enrol_again(engine: Engine) ->
     with session_scope(engine) as session:
         again = pytest.raises(ValidationProblem, match="already set up")
         with again:
-            mfa.begin_enrolment(session, user_id=user_id)
+            mfa.begin_enrolment(session, user_id=user_id, settings=get_settings())
     with session_scope(engine) as session:
         reset_second_factor(session, user_id=user_id, actor="staff:999", at=AT)
     assert _last(engine) == (
@@ -144,15 +170,19 @@ def test_after_a_second_factor_reset_the_user_can_enrol_again(engine: Engine) ->
         {"sessions_ended": 1},
     )
     with session_scope(engine) as session:
-        check = staff_sessions.check_session(session, token=token, at=AT)
+        check = staff_sessions.check_session(session, token=token, at=AT, settings=get_settings())
         assert check.end_reason == "second_factor_reset"
         user = session.get(StaffUser, user_id)
         assert user is not None and not mfa.has_second_factor(user)
         assert mfa.recovery_codes_left(session, user_id) == 0
-        enrolment = mfa.begin_enrolment(session, user_id=user_id)
+        enrolment = mfa.begin_enrolment(session, user_id=user_id, settings=get_settings())
     with session_scope(engine) as session:
         codes = mfa.confirm_enrolment(
-            session, user_id=user_id, code=pyotp.TOTP(enrolment.secret).at(AT), at=AT
+            session,
+            user_id=user_id,
+            code=pyotp.TOTP(enrolment.secret).at(AT),
+            at=AT,
+            settings=get_settings(),
         )
     assert len(codes) == mfa.RECOVERY_CODES
 
@@ -160,4 +190,6 @@ def test_after_a_second_factor_reset_the_user_can_enrol_again(engine: Engine) ->
 def test_a_code_cannot_confirm_an_enrolment_that_was_never_begun(engine: Engine) -> None:
     user_id = _user(engine)
     with session_scope(engine) as session, pytest.raises(ValidationProblem, match="again"):
-        mfa.confirm_enrolment(session, user_id=user_id, code="123456", at=AT)
+        mfa.confirm_enrolment(
+            session, user_id=user_id, code="123456", at=AT, settings=get_settings()
+        )

@@ -12,9 +12,10 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.sql import visitors
 from sqlmodel import Session
 
+from outcomes.config import get_settings
 from outcomes.demo import generate_demo
 from outcomes.privacy.rights import erase_learner
-from outcomes.store import freshness, queries
+from outcomes.store import aggregates, analysis_table, freshness
 from outcomes.store.engine import session_scope
 from outcomes.store.migrate import alembic_config, upgrade
 
@@ -33,12 +34,12 @@ def stored(engine: Engine) -> Rows:
 
 def derived(engine: Engine) -> Rows:
     with engine.connect() as conn:
-        statement = queries.analysis_row_select().order_by(sa.text("1"))
+        statement = analysis_table.analysis_row_select().order_by(sa.text("1"))
         return [_plain(r) for r in conn.execute(statement)]
 
 
 def _names() -> list[str]:
-    return list(queries.analysis_row_select().selected_columns.keys())
+    return list(analysis_table.analysis_row_select().selected_columns.keys())
 
 
 def stale_marks(engine: Engine) -> int:
@@ -48,7 +49,7 @@ def stale_marks(engine: Engine) -> int:
 
 def refresh(engine: Engine, **kw: Any) -> int:
     with session_scope(engine) as session:
-        return queries.refresh_analysis_rows(session=session, **kw)
+        return analysis_table.refresh_analysis_rows(session=session, **kw)
 
 
 def first_id(conn: Connection, sql: str) -> int:
@@ -136,7 +137,9 @@ def test_erasing_a_graduate_removes_their_analysis_rows(demo_engine: Engine) -> 
         )
     rows_before = len(stored(demo_engine))
     with session_scope(demo_engine) as session:
-        erase_learner(session, learner_id=learner_id, actor="test", mode="delete")
+        erase_learner(
+            session, learner_id=learner_id, actor="test", mode="delete", settings=get_settings()
+        )
     refresh(demo_engine)
     assert len(stored(demo_engine)) == rows_before - invitations
     assert stored(demo_engine) == derived(demo_engine)
@@ -145,7 +148,7 @@ def test_erasing_a_graduate_removes_their_analysis_rows(demo_engine: Engine) -> 
 def test_a_change_made_outside_the_app_shows_in_the_next_panel(demo_engine: Engine) -> None:
     def seeking() -> float:
         with session_scope(demo_engine) as session:
-            counts = queries.metric_counts(session=session, group_by=(), fulltime_hours=30.0)
+            counts = aggregates.metric_counts(session=session, group_by=(), fulltime_hours=30.0)
         return float(counts["n_seeking_employment"].iloc[0])
 
     before = seeking()
@@ -172,8 +175,8 @@ def test_row_by_row_and_full_rebuilds_give_the_same_table(
         conn.execute(
             sa.text("UPDATE analysis_row SET activity = 'unknown', known = :f"), {"f": False}
         )
-    monkeypatch.setattr(queries, "REFRESH_BATCH", 37)
-    monkeypatch.setattr(queries, "FULL_REBUILD_SHARE", 10.0)  # never the full path
+    monkeypatch.setattr(analysis_table, "REFRESH_BATCH", 37)
+    monkeypatch.setattr(analysis_table, "FULL_REBUILD_SHARE", 10.0)  # never the full path
     assert refresh(demo_engine) == len(expected)
     assert stored(demo_engine) == expected
     with demo_engine.begin() as conn:
@@ -247,7 +250,10 @@ def test_a_failed_bulk_load_still_puts_the_triggers_back(demo_engine: Engine) ->
 def test_every_column_an_analysis_row_reads_is_watched_by_a_trigger() -> None:
     read = {
         (column.table.name, column.name)
-        for statement in (queries.analysis_row_select(), queries.analysis_row_select(few=True))
+        for statement in (
+            analysis_table.analysis_row_select(),
+            analysis_table.analysis_row_select(few=True),
+        )
         for column in visitors.iterate(statement)
         if isinstance(column, sa.Column) and column.table.name in freshness.COUNTED
     }
@@ -308,7 +314,7 @@ def test_a_read_never_commits_the_unit_of_work_it_is_called_in(demo_engine: Engi
     assert stale_marks(demo_engine) > 0
     with Session(demo_engine) as session:
         session.execute(sa.text("UPDATE programme SET title = 'Not kept' WHERE id = 1"))
-        counts = queries.metric_counts(
+        counts = aggregates.metric_counts(
             session=session, group_by=("programme",), fulltime_hours=30.0
         )
         assert not counts.empty

@@ -26,7 +26,7 @@ from outcomes.access.auth import (
     authenticate,
 )
 from outcomes.access.staff import create_staff_user, reset_password, staff_frame, unlock
-from outcomes.config import Settings
+from outcomes.config import Settings, get_settings
 from outcomes.errors import ValidationProblem
 from outcomes.keys import Purpose, labelled_hmac_hex
 from outcomes.store.engine import session_scope
@@ -259,7 +259,9 @@ def test_a_password_reset_lifts_the_lock_so_the_temporary_password_works(
     for _ in range(3):
         _attempt(engine, "ana@example.org", WRONG)
     with session_scope(engine) as session:
-        temporary = reset_password(session, user_id=user_id, actor="cli:test", at=AT)
+        temporary = reset_password(
+            session, user_id=user_id, actor="cli:test", at=AT, settings=get_settings()
+        )
     assert _account_row(engine, "ana@example.org") is None
     assert _attempt(engine, "ana@example.org", temporary, AT + MINUTE).succeeded
 

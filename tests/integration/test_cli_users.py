@@ -12,6 +12,7 @@ from sqlmodel import col, select
 from outcomes.access.passwords import verify_password
 from outcomes.access.staff_sessions import close_session, open_session
 from outcomes.audit import verify_trail
+from outcomes.config import get_settings
 from outcomes.store.engine import make_engine, session_scope
 from outcomes.store.migrate import upgrade
 from outcomes.store.tables import AuditEvent, StaffRecoveryCode, StaffSessionRecord, StaffUser
@@ -32,9 +33,9 @@ def staff_db(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Eng
     with session_scope(engine) as session:
         user_id = factories.staff_user(session, "mo@example.org", password=PASSWORD)
         for _ in range(2):
-            open_session(session, user_id=user_id, via="password", at=AT)
-        old = open_session(session, user_id=user_id, via="password", at=AT)
-        close_session(session, token=old, reason="user", at=AT)
+            open_session(session, user_id=user_id, via="password", at=AT, settings=get_settings())
+        old = open_session(session, user_id=user_id, via="password", at=AT, settings=get_settings())
+        close_session(session, token=old, reason="user", at=AT, settings=get_settings())
     yield engine
     engine.dispose()
 

@@ -25,8 +25,8 @@ from outcomes.impact.service import (
     prepare_comparison_frame,
 )
 from outcomes.store.engine import make_engine, session_scope
+from outcomes.store.frames import analysis_frame
 from outcomes.store.migrate import upgrade
-from outcomes.store.queries import analysis_frame
 from tests.conftest import PG_URL, _postgres_schema_url
 
 SETTINGS = get_settings({})

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, col, select
 
+from outcomes.config import get_settings
 from outcomes.errors import NotFound, ValidationProblem
 from outcomes.privacy import rights as privacy
 from outcomes.store.engine import session_scope
@@ -286,7 +287,11 @@ def test_anonymising_leaves_no_trace_of_the_person_and_keeps_the_statistics(
         before = _aggregates(session)
     with session_scope(engine) as session:
         report = privacy.erase_learner(
-            session, learner_id=people["learner_id"], actor="cli:test", mode="anonymise"
+            session,
+            learner_id=people["learner_id"],
+            actor="cli:test",
+            mode="anonymise",
+            settings=get_settings(),
         )
     assert report.rows_deleted == 2  # identity and external id
     assert report.answers_removed == 3 * 3  # three free-text answers, response + 2 revisions
@@ -319,7 +324,11 @@ def test_anonymising_coarsens_birth_year_dates_and_times_and_drops_grades(
     with session_scope(engine) as session:
         other_before = _details(session, people["other_id"])
         privacy.erase_learner(
-            session, learner_id=people["learner_id"], actor="cli:test", mode="anonymise"
+            session,
+            learner_id=people["learner_id"],
+            actor="cli:test",
+            mode="anonymise",
+            settings=get_settings(),
         )
     with session_scope(engine) as session:
         details = _details(session, people["learner_id"])
@@ -378,7 +387,13 @@ def test_erased_text_is_overwritten_in_the_sqlite_file(sqlite_engine: Engine) ->
     with sqlite_engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA secure_delete").scalar_one() == 1
     with session_scope(sqlite_engine) as session:
-        privacy.erase_learner(session, learner_id=learner_id, actor="cli:test", mode="anonymise")
+        privacy.erase_learner(
+            session,
+            learner_id=learner_id,
+            actor="cli:test",
+            mode="anonymise",
+            settings=get_settings(),
+        )
     sqlite_engine.dispose()  # the last connection to close checkpoints the WAL into the file
     path = Path(sqlite_engine.url.database or "")
     stored = b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
@@ -388,7 +403,11 @@ def test_erased_text_is_overwritten_in_the_sqlite_file(sqlite_engine: Engine) ->
 def test_delete_mode_removes_every_row_of_the_learner(engine: Engine, people: dict) -> None:
     with session_scope(engine) as session:
         privacy.erase_learner(
-            session, learner_id=people["learner_id"], actor="cli:test", mode="delete"
+            session,
+            learner_id=people["learner_id"],
+            actor="cli:test",
+            mode="delete",
+            settings=get_settings(),
         )
     with session_scope(engine) as session:
         for table in SQLModel.metadata.sorted_tables:
@@ -415,7 +434,9 @@ def test_withdrawing_consent_erases_through_the_same_path(
 ) -> None:
     monkeypatch.setenv("OUTCOMES_ERASURE_MODE", "anonymise")
     with session_scope(engine) as session:
-        report = privacy.withdraw_consent(session, people["invitation_id"], actor="graduate")
+        report = privacy.withdraw_consent(
+            session, people["invitation_id"], actor="graduate", settings=get_settings()
+        )
     assert report.mode == "anonymise"
     with session_scope(engine) as session:
         assert session.get(LearnerIdentity, people["learner_id"]) is None
@@ -429,7 +450,11 @@ def test_purge_erases_only_learners_past_retention(engine: Engine, people: dict)
     # Both learners' last award is 2024-07-01.
     with session_scope(engine) as session:
         kept = privacy.purge(
-            session, actor="cli:test", older_than_years=2, today=dt.date(2026, 6, 30)
+            session,
+            actor="cli:test",
+            older_than_years=2,
+            today=dt.date(2026, 6, 30),
+            settings=get_settings(),
         )
     assert kept.learners_erased == 0
     with session_scope(engine) as session:
@@ -439,6 +464,7 @@ def test_purge_erases_only_learners_past_retention(engine: Engine, people: dict)
             older_than_years=2,
             today=dt.date(2026, 7, 2),
             mode="anonymise",
+            settings=get_settings(),
         )
     assert done.learners_erased == 2
     with session_scope(engine) as session:
@@ -487,7 +513,12 @@ def test_purge_reaches_learners_with_no_award_or_enrolment_end_by_their_creation
         ids = {"stale": stale.id, "studying": studying.id}
     with session_scope(engine) as session:
         report = privacy.purge(
-            session, actor="cli:test", older_than_years=2, today=today, mode="anonymise"
+            session,
+            actor="cli:test",
+            older_than_years=2,
+            today=today,
+            mode="anonymise",
+            settings=get_settings(),
         )
     assert report.cutoff == dt.date(2028, 1, 15)
     assert report.learners_erased == 3  # the two people, and the learner created in 2020
@@ -509,7 +540,11 @@ def test_a_purge_that_leaves_no_one_says_nothing_about_learners_left(
 ) -> None:
     with session_scope(engine) as session:
         report = privacy.purge(
-            session, actor="cli:test", older_than_years=2, today=dt.date(2026, 6, 30)
+            session,
+            actor="cli:test",
+            older_than_years=2,
+            today=dt.date(2026, 6, 30),
+            settings=get_settings(),
         )
     assert report.learners_left == 0 and "left" not in report.summary()
 

@@ -17,7 +17,7 @@ from outcomes.access.staff import (
 from outcomes.demo import generate_demo
 from outcomes.errors import AccessDenied, ValidationProblem
 from outcomes.store.engine import session_scope
-from outcomes.store.queries import overview_counts
+from outcomes.store.reads import overview_counts
 from outcomes.store.tables import AuditEvent, Programme
 from tests import factories
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from outcomes.store.engine import session_scope
-from outcomes.store.queries import programme_table
+from outcomes.store.reads import programme_table
 from tests import factories
 
 

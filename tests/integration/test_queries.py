@@ -13,8 +13,10 @@ from sqlmodel import Session
 from outcomes.analysis.metrics import metrics_panel
 from outcomes.config import get_settings
 from outcomes.impact.service import metrics_from_database
+from outcomes.store.aggregates import metric_counts
 from outcomes.store.engine import session_scope
-from outcomes.store.queries import ANALYSIS_COLUMNS, analysis_frame, metric_counts, overview_counts
+from outcomes.store.frames import ANALYSIS_COLUMNS, analysis_frame
+from outcomes.store.reads import overview_counts
 from outcomes.store.tables import Enrolment, Outcome, Response, SurveyWave
 from outcomes.vocab import ACTIVITIES
 from tests import factories

@@ -23,9 +23,9 @@ from outcomes.access.staff import create_staff_user
 from outcomes.cli.main import app as cli_app
 from outcomes.config import Settings
 from outcomes.errors import ValidationProblem
+from outcomes.store.analysis_table import refresh_analysis_rows
 from outcomes.store.engine import make_engine, session_scope
 from outcomes.store.migrate import check_current, upgrade
-from outcomes.store.queries import refresh_analysis_rows
 from outcomes.store.runtime_role import grant_runtime, runtime_grants
 from tests import factories
 from tests.conftest import PG_URL, TEST_SECRET_KEY

@@ -607,7 +607,7 @@ def test_survey_pages_carry_a_strict_policy_and_no_referrer(
 
 
 def test_employer_and_job_title_are_kept_apart_and_go_with_an_erasure(
-    app: Starlette, invited: tuple[int, str], engine: Engine
+    app: Starlette, invited: tuple[int, str], engine: Engine, settings: Settings
 ) -> None:
     from outcomes.privacy.rights import erase_learner, learner_record
     from outcomes.store.tables import ResponseIdentifying, ResponseRevision
@@ -634,6 +634,8 @@ def test_employer_and_job_title_are_kept_apart_and_go_with_an_erasure(
     with session_scope(engine) as session:
         record = learner_record(session, learner_id=learner_id, actor="test", purpose="viewed")
         assert len(record.tables["response_identifying"]) == 2, "an access request includes them"
-        erase_learner(session, learner_id=learner_id, actor="test", mode="anonymise")
+        erase_learner(
+            session, learner_id=learner_id, actor="test", settings=settings, mode="anonymise"
+        )
     with Session(engine) as session:
         assert session.exec(select(ResponseIdentifying)).all() == []

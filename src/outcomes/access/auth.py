@@ -21,7 +21,7 @@ from outcomes import audit
 from outcomes.access import mfa, throttle
 from outcomes.access.passwords import hash_password, needs_rehash, verify_password
 from outcomes.access.staff import normalise_email
-from outcomes.config import Settings, get_settings
+from outcomes.config import Settings
 from outcomes.errors import ValidationProblem
 from outcomes.keys import Purpose, labelled_hmac_hex
 from outcomes.store.tables import StaffUser, utcnow
@@ -214,7 +214,7 @@ def authenticate(
     *,
     email: str,
     password: str,
-    settings: Settings | None = None,
+    settings: Settings,
     client: str | None = None,
     at: dt.datetime | None = None,
 ) -> SigninResult:
@@ -225,7 +225,6 @@ def authenticate(
     factor returns the user with ``second_factor`` set; the sign-in is finished (and the
     account's counter cleared) by :func:`check_second_factor`.
     """
-    settings = settings or get_settings()
     address = signin_address(email)
     if address is None:
         return SigninResult(None, NOT_AN_EMAIL)
@@ -254,7 +253,7 @@ def check_second_factor(
     *,
     user_id: int,
     code: str,
-    settings: Settings | None = None,
+    settings: Settings,
     client: str | None = None,
     at: dt.datetime | None = None,
 ) -> SigninResult:
@@ -263,7 +262,6 @@ def check_second_factor(
     The same counters as a wrong password apply (the account's e-mail, the client address,
     everyone), so a known password does not buy unlimited guesses at the code.
     """
-    settings = settings or get_settings()
     user = session.get(StaffUser, user_id)
     if user is None or not user.active:
         return SigninResult(None, SIGNIN_FAILED)
@@ -301,7 +299,7 @@ def authenticate_sso(
     session: Session,
     *,
     email: str,
-    settings: Settings | None = None,
+    settings: Settings,
     at: dt.datetime | None = None,
 ) -> SigninResult:
     """Map a verified single sign-on e-mail to an active staff account; audited either way.
@@ -309,7 +307,6 @@ def authenticate_sso(
     The password throttles do not apply: the identity provider has checked the person, and
     single sign-on stays open to an administrator whose password sign-in is being attacked.
     """
-    settings = settings or get_settings()
     address = signin_address(email)
     user = None
     if address is not None:

@@ -30,8 +30,9 @@ from sqlmodel import Session, col, select
 
 from outcomes import audit
 from outcomes.access import permissions
-from outcomes.config import Settings, get_settings
-from outcomes.errors import NotFound, ValidationProblem
+from outcomes.access.accounts import staff_user
+from outcomes.config import Settings
+from outcomes.errors import ValidationProblem
 from outcomes.keys import Purpose, labelled_hmac_hex, subkey
 from outcomes.store.tables import StaffRecoveryCode, StaffUser
 
@@ -56,18 +57,18 @@ def _associated(user_id: int) -> bytes:
     return f"staff_user:{user_id}".encode()
 
 
-def encrypt_secret(secret: str, *, user_id: int, settings: Settings | None = None) -> str:
+def encrypt_secret(secret: str, *, user_id: int, settings: Settings) -> str:
     """``secret`` encrypted for the ``totp_secret`` column (version, nonce and tag included)."""
     nonce = secrets.token_bytes(12)
-    sealed = _aead(settings or get_settings()).encrypt(nonce, secret.encode(), _associated(user_id))
+    sealed = _aead(settings).encrypt(nonce, secret.encode(), _associated(user_id))
     return _VERSION + base64.urlsafe_b64encode(nonce + sealed).decode()
 
 
-def decrypt_secret(stored: str, *, user_id: int, settings: Settings | None = None) -> str:
+def decrypt_secret(stored: str, *, user_id: int, settings: Settings) -> str:
     """The TOTP secret in ``stored``; ``ValidationProblem`` if it was not made for this user."""
     try:
         raw = base64.urlsafe_b64decode(stored.removeprefix(_VERSION).encode())
-        plain = _aead(settings or get_settings()).decrypt(raw[:12], raw[12:], _associated(user_id))
+        plain = _aead(settings).decrypt(raw[:12], raw[12:], _associated(user_id))
     except (InvalidTag, ValueError) as exc:
         raise ValidationProblem(
             "The stored second factor cannot be read: ask an administrator to reset it."
@@ -130,18 +131,9 @@ class Enrolment:
     qr_png: bytes
 
 
-def _user(session: Session, user_id: int) -> StaffUser:
-    user = session.get(StaffUser, user_id)
-    if user is None:
-        raise NotFound(f"There is no staff user with id {user_id}.")
-    return user
-
-
-def begin_enrolment(
-    session: Session, *, user_id: int, settings: Settings | None = None
-) -> Enrolment:
+def begin_enrolment(session: Session, *, user_id: int, settings: Settings) -> Enrolment:
     """Store a new (not yet enabled) secret for ``user_id``; the QR code and secret to show."""
-    user = _user(session, user_id)
+    user = staff_user(session, user_id)
     if user.totp_enabled_at is not None:
         raise ValidationProblem("A second factor is already set up for this account.")
     secret = pyotp.random_base32()
@@ -160,11 +152,10 @@ def confirm_enrolment(
     user_id: int,
     code: str,
     at: dt.datetime,
-    settings: Settings | None = None,
+    settings: Settings,
 ) -> list[str]:
     """Enable the second factor once ``code`` is right; the recovery codes, shown once."""
-    settings = settings or get_settings()
-    user = _user(session, user_id)
+    user = staff_user(session, user_id)
     if user.totp_secret is None or user.totp_enabled_at is not None:
         raise ValidationProblem(NO_ENROLMENT)
     if not _spend_totp(session, user, code, at=at, settings=settings):
@@ -241,10 +232,9 @@ def verify_second_factor(
     user: StaffUser,
     code: str,
     at: dt.datetime,
-    settings: Settings | None = None,
+    settings: Settings,
 ) -> bool:
     """Check a TOTP code or an unused recovery code for ``user``, using it up if right."""
-    settings = settings or get_settings()
     if not has_second_factor(user) or user.id is None or user.totp_secret is None:
         return False
     if looks_like_totp(code):
@@ -274,14 +264,13 @@ def clear_second_factor(session: Session, user: StaffUser) -> None:
     session.execute(sa.delete(StaffRecoveryCode).where(col(StaffRecoveryCode.user_id) == user.id))
 
 
-def required_for(user: StaffUser, *, via: str, settings: Settings | None = None) -> bool:
+def required_for(user: StaffUser, *, via: str, settings: Settings) -> bool:
     """True when ``user`` must have a second factor before using the app.
 
     Administrators signing in by password, when ``OUTCOMES_ADMIN_TOTP=required`` (the
     default). Single sign-on leaves the second factor to the identity provider; demo
     accounts in demo mode are exempt so that the demo can be opened without a phone.
     """
-    settings = settings or get_settings()
     if not permissions.can(user.role, "signin.second_factor") or via == "sso":
         return False
     if settings.admin_totp != "required":

@@ -14,8 +14,9 @@ from sqlmodel import Session, col, select
 
 from outcomes import audit
 from outcomes.access import mfa, permissions, staff_sessions, throttle
+from outcomes.access.accounts import staff_user
 from outcomes.access.passwords import check_password_rules, hash_password, verify_password
-from outcomes.config import Settings, get_settings
+from outcomes.config import Settings
 from outcomes.errors import AccessDenied, IntegrityProblem, NotFound, ValidationProblem
 from outcomes.store.tables import Programme, StaffProgrammeScope, StaffUser, utcnow
 from outcomes.vocab import ROLES
@@ -105,13 +106,6 @@ def create_staff_user(
     return user
 
 
-def _user(session: Session, user_id: int) -> StaffUser:
-    user = session.get(StaffUser, user_id)
-    if user is None:
-        raise NotFound(f"There is no staff user with id {user_id}.")
-    return user
-
-
 def _not_oneself(actor: str, user_id: int, what: str) -> None:
     # An administrator locking themselves out would leave nobody to undo it.
     if actor == audit.staff_actor(user_id):
@@ -179,7 +173,7 @@ def _locked_at(user: StaffUser, at: dt.datetime) -> bool:
 
 def change_role(session: Session, *, user_id: int, role: str, actor: str) -> StaffUser:
     """Give staff user ``user_id`` a new role; audited with the old and new role."""
-    user = _user(session, user_id)
+    user = staff_user(session, user_id)
     _not_oneself(actor, user_id, "change your own role")
     new_role = normalise_role(role)
     old_role = user.role
@@ -200,7 +194,7 @@ def change_role(session: Session, *, user_id: int, role: str, actor: str) -> Sta
 
 def set_active(session: Session, *, user_id: int, active: bool, actor: str) -> StaffUser:
     """Deactivate or reactivate a staff account; audited."""
-    user = _user(session, user_id)
+    user = staff_user(session, user_id)
     _not_oneself(actor, user_id, "deactivate your own account")
     if user.active == active:
         return user
@@ -216,19 +210,17 @@ def set_active(session: Session, *, user_id: int, active: bool, actor: str) -> S
     return user
 
 
-def _clear_lock(session: Session, user: StaffUser, settings: Settings | None) -> None:
+def _clear_lock(session: Session, user: StaffUser, settings: Settings) -> None:
     """Delete the account's failure counter and its lock (after the action's audit record)."""
-    throttle.clear_account(session, throttle.account_key(settings or get_settings(), user.email))
+    throttle.clear_account(session, throttle.account_key(settings, user.email))
     user.locked_until = None
     user.failed_signins = 0
     session.add(user)
 
 
-def unlock(
-    session: Session, *, user_id: int, actor: str, settings: Settings | None = None
-) -> StaffUser:
+def unlock(session: Session, *, user_id: int, actor: str, settings: Settings) -> StaffUser:
     """Lift a sign-in lock and forget the account's failed sign-ins; audited."""
-    user = _user(session, user_id)
+    user = staff_user(session, user_id)
     audit.record(
         session, actor=actor, action="staff.unlocked", object_type="staff_user", object_id=user.id
     )
@@ -248,7 +240,7 @@ def set_programme_scope(
 
     Naming no programme without ``all_programmes`` leaves the manager seeing nothing.
     """
-    user = _user(session, user_id)
+    user = staff_user(session, user_id)
     codes = sorted({c.strip() for c in programme_codes if c.strip()})
     if codes and all_programmes:
         raise ValidationProblem("Choose either all programmes or named programmes, not both.")
@@ -336,14 +328,14 @@ def _temporary_password() -> str:
 
 
 def reset_password(
-    session: Session, *, user_id: int, actor: str, at: dt.datetime | None = None
+    session: Session, *, user_id: int, actor: str, settings: Settings, at: dt.datetime | None = None
 ) -> str:
     """Issue a temporary password (returned once) and end all of the user's sessions; audited.
 
     The password is generated, never typed by the administrator, works for one sign-in, and
     that sign-in can only choose the user's own password.
     """
-    user = _user(session, user_id)
+    user = staff_user(session, user_id)
     _not_oneself(actor, user_id, "reset your own password (use Your account to change it)")
     at = at or utcnow()
     temporary = _temporary_password()
@@ -353,7 +345,7 @@ def reset_password(
     staff_sessions.end_sessions_audited(
         session, user_id=user_id, reason="password_reset", actor=actor, at=at
     )
-    _clear_lock(session, user, None)  # the new password must not wait out an old lock
+    _clear_lock(session, user, settings)  # the new password must not wait out an old lock
     return temporary
 
 
@@ -371,6 +363,7 @@ def change_password(
     current: str,
     new: str,
     keep_token: str | None,
+    settings: Settings,
     at: dt.datetime | None = None,
 ) -> int:
     """Change a user's own password and end their other sessions; how many were ended.
@@ -378,7 +371,7 @@ def change_password(
     ``current`` must be right unless the user is choosing a password after a temporary one
     (spent at this session's sign-in, so this session is the proof). Audited.
     """
-    user = _user(session, user_id)
+    user = staff_user(session, user_id)
     at = at or utcnow()
     if not user.must_change_password:
         if user.password_hash is None:
@@ -398,7 +391,9 @@ def change_password(
         reason="password_changed",
         actor=audit.staff_actor(user_id),
         at=at,
-        except_token=keep_token,
+        except_hash=staff_sessions.token_hash(keep_token, settings=settings)
+        if keep_token
+        else None,
     )
 
 
@@ -406,7 +401,7 @@ def reset_second_factor(
     session: Session, *, user_id: int, actor: str, at: dt.datetime | None = None
 ) -> StaffUser:
     """Remove a user's second factor and recovery codes, ending their sessions; audited."""
-    user = _user(session, user_id)
+    user = staff_user(session, user_id)
     _not_oneself(actor, user_id, "reset your own second factor")
     mfa.clear_second_factor(session, user)
     staff_sessions.end_sessions_audited(
@@ -438,10 +433,10 @@ class AccountStatus:
 
 
 def account_status(
-    session: Session, *, user_id: int, via: str, settings: Settings | None = None
+    session: Session, *, user_id: int, via: str, settings: Settings
 ) -> AccountStatus:
     """The signed-in user's password and second-factor state."""
-    user = _user(session, user_id)
+    user = staff_user(session, user_id)
     return AccountStatus(
         email=user.email,
         role=user.role,

@@ -17,26 +17,26 @@ from sqlmodel import Session, col, select
 
 from outcomes import audit
 from outcomes.access import sessions
-from outcomes.config import Settings, get_settings
-from outcomes.errors import NotFound
+from outcomes.access.accounts import staff_user
+from outcomes.config import Settings
 from outcomes.keys import Purpose, labelled_hmac_hex
 from outcomes.store.tables import StaffSessionRecord, StaffUser
 
 
-def token_hash(token: str, settings: Settings | None = None) -> str:
+def token_hash(token: str, *, settings: Settings) -> str:
     """The stored form of a session token (labelled HMAC, hex)."""
-    secret = (settings or get_settings()).require_secret_key()
+    secret = settings.require_secret_key()
     return labelled_hmac_hex(secret, Purpose.SESSION, token)
 
 
 def open_session(
-    session: Session, *, user_id: int, via: str, at: dt.datetime, settings: Settings | None = None
+    session: Session, *, user_id: int, via: str, at: dt.datetime, settings: Settings
 ) -> str:
     """Record a new staff session for ``user_id``; the token to keep in the browser session."""
     token = secrets.token_urlsafe(32)
     session.add(
         StaffSessionRecord(
-            token_hash=token_hash(token, settings),
+            token_hash=token_hash(token, settings=settings),
             user_id=user_id,
             via=via,
             started_at=at,
@@ -56,7 +56,7 @@ class SessionCheck:
 
 
 def check_session(
-    session: Session, *, token: str, at: dt.datetime, settings: Settings | None = None
+    session: Session, *, token: str, at: dt.datetime, settings: Settings
 ) -> SessionCheck:
     """Check the row ``token`` names: not ended, user still active; touch it now and then."""
     record = _record(session, token, settings)
@@ -81,7 +81,7 @@ def close_session(
     token: str,
     reason: str,
     at: dt.datetime,
-    settings: Settings | None = None,
+    settings: Settings,
 ) -> None:
     """End the row ``token`` names with ``reason`` (sign-out, idle, lifetime)."""
     record = _record(session, token, settings)
@@ -96,17 +96,15 @@ def end_user_sessions(
     user_id: int,
     reason: str,
     at: dt.datetime,
-    except_token: str | None = None,
-    settings: Settings | None = None,
+    except_hash: str | None = None,
 ) -> int:
-    """End every open session of ``user_id`` (but ``except_token``'s); how many were ended."""
-    keep = token_hash(except_token, settings) if except_token else None
+    """End every open session of ``user_id`` (but the one stored as ``except_hash``); how many."""
     statement = select(StaffSessionRecord).where(
         col(StaffSessionRecord.user_id) == user_id, col(StaffSessionRecord.ended_at).is_(None)
     )
     ended = 0
     for record in session.exec(statement).all():
-        if record.token_hash == keep:
+        if record.token_hash == except_hash:
             continue
         _end(record, reason, at)
         session.add(record)
@@ -132,16 +130,16 @@ def end_sessions_audited(
     reason: str,
     actor: str,
     at: dt.datetime,
-    except_token: str | None = None,
+    except_hash: str | None = None,
 ) -> int:
-    """End ``user_id``'s open sessions (but ``except_token``'s) for ``reason``; audited.
+    """End ``user_id``'s open sessions (but ``except_hash``'s) for ``reason``; audited.
 
     ``reason`` is one of ``AUDITED_ENDINGS``: the event names the change and counts the
     sessions it ended. Returns that count.
     """
     action, count_as = AUDITED_ENDINGS[reason]
     ended = end_user_sessions(
-        session, user_id=user_id, reason=reason, at=at, except_token=except_token
+        session, user_id=user_id, reason=reason, at=at, except_hash=except_hash
     )
     audit.record(
         session,
@@ -156,8 +154,7 @@ def end_sessions_audited(
 
 def end_sessions_by_admin(session: Session, *, user_id: int, actor: str, at: dt.datetime) -> int:
     """An administrator signs ``user_id`` out everywhere; audited with the count."""
-    if session.get(StaffUser, user_id) is None:
-        raise NotFound(f"There is no staff user with id {user_id}.")
+    staff_user(session, user_id)
     return end_sessions_audited(
         session, user_id=user_id, reason="ended_by_admin", actor=actor, at=at
     )
@@ -173,10 +170,10 @@ def last_ended_at(session: Session, user_id: int) -> dt.datetime | None:
     return value
 
 
-def _record(session: Session, token: str, settings: Settings | None) -> StaffSessionRecord | None:
+def _record(session: Session, token: str, settings: Settings) -> StaffSessionRecord | None:
     if not token:
         return None
-    hashed = token_hash(token, settings)
+    hashed = token_hash(token, settings=settings)
     return session.exec(
         select(StaffSessionRecord).where(col(StaffSessionRecord.token_hash) == hashed)
     ).first()

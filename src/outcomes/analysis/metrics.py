@@ -284,7 +284,7 @@ def eligible_salaries(
     """Salaries that enter the quantiles: full-time employed, not flagged, within floor and cap.
 
     ``fulltime_only`` says every row is already known to be full-time employed (the
-    database applied :func:`fulltime_mask`'s rule, as ``queries.salary_rows`` does): the
+    database applied :func:`fulltime_mask`'s rule, as ``aggregates.salary_rows`` does): the
     activity and hours columns are then not needed.
 
     Notes

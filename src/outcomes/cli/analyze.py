@@ -195,7 +195,7 @@ def metrics(
             salary_floor=settings.salary_floor,
         )
     else:
-        from outcomes.store.queries import GROUPABLE
+        from outcomes.store.aggregates import GROUPABLE
 
         unknown = [column for column in group_by if column not in GROUPABLE]
         if unknown:

@@ -31,10 +31,6 @@ def open_database(*, migrated: bool = True) -> Engine:
     ``migrated=False`` is for the commands that bring a database up to date themselves.
     """
     from outcomes.config import get_settings
-    from outcomes.store.engine import make_engine
-    from outcomes.store.migrate import check_current
+    from outcomes.store import migrate
 
-    engine = make_engine(get_settings().database_url)
-    if migrated:
-        check_current(engine)
-    return engine
+    return migrate.open_database(get_settings().database_url, migrated=migrated)

@@ -94,8 +94,8 @@ def db_refresh_analysis(
     Triggers keep it fresh on their own and every read refreshes it; run this after a bulk
     load, or with --full if the table is ever in doubt.
     """
+    from outcomes.store.analysis_table import refresh_analysis_rows
     from outcomes.store.engine import session_scope
-    from outcomes.store.queries import refresh_analysis_rows
 
     engine = open_database()
     with session_scope(engine) as session:
@@ -218,23 +218,27 @@ def _user_action(email: str, action: str) -> str:
     from outcomes import audit
     from outcomes.access.staff import reset_password, reset_second_factor, unlock, user_by_email
     from outcomes.access.staff_sessions import end_sessions_by_admin
+    from outcomes.config import get_settings
     from outcomes.store.engine import session_scope
     from outcomes.store.tables import utcnow
 
+    settings = get_settings()
     engine = open_database()
     actor, at = audit.cli_actor(), utcnow()
     with session_scope(engine) as session:
         user = user_by_email(session, email)
         assert user.id is not None
         if action == "reset-password":
-            temporary = reset_password(session, user_id=user.id, actor=actor, at=at)
+            temporary = reset_password(
+                session, user_id=user.id, actor=actor, settings=settings, at=at
+            )
             message = (
                 f"Temporary password for {user.email} (works for one sign-in, which must "
                 f"choose their own password; their sessions were ended):\n{temporary}"
             )
         elif action == "unlock":
             locked = user.locked_until is not None and user.locked_until > at
-            unlock(session, user_id=user.id, actor=actor)
+            unlock(session, user_id=user.id, actor=actor, settings=settings)
             state = "Unlocked" if locked else "Nothing was locked for"
             message = f"{state} {user.email}; its failed sign-ins are forgotten."
         elif action == "end-sessions":
@@ -285,9 +289,10 @@ def users_reset_second_factor(
 @demo_app.command("prepare")
 def demo_prepare() -> None:
     """Migrate the database, load the demo institution on first run, print the sign-ins."""
+    from outcomes.config import get_settings
     from outcomes.demo.firstrun import prepare
 
-    report = prepare()
+    report = prepare(settings=get_settings())
     for line in report.lines():
         typer.echo(line)
 

@@ -56,6 +56,7 @@ def erase(
 ) -> None:
     """Erase a learner's identity (anonymise) or every row of theirs (delete)."""
     from outcomes import audit
+    from outcomes.config import get_settings
     from outcomes.privacy.rights import erase_learner, find_learner
     from outcomes.store.engine import session_scope
 
@@ -67,7 +68,13 @@ def erase(
     if not yes:
         typer.confirm(f"Erase learner {learner_id}? This cannot be undone", abort=True)
     with session_scope(engine) as session:
-        report = erase_learner(session, learner_id=learner_id, actor=audit.cli_actor(), mode=mode)
+        report = erase_learner(
+            session,
+            learner_id=learner_id,
+            actor=audit.cli_actor(),
+            settings=get_settings(),
+            mode=mode,
+        )
     typer.echo(report.summary())
 
 
@@ -84,11 +91,17 @@ def purge(
 ) -> None:
     """Erase learners past the retention period and clear expired invitation tokens."""
     from outcomes import audit
+    from outcomes.config import get_settings
     from outcomes.privacy.rights import purge as purge_learners
     from outcomes.store.engine import session_scope
 
     if not yes:
         typer.confirm("Erase every learner past the retention period?", abort=True)
     with session_scope(open_database()) as session:
-        report = purge_learners(session, actor=audit.cli_actor(), older_than_years=older_than)
+        report = purge_learners(
+            session,
+            actor=audit.cli_actor(),
+            settings=get_settings(),
+            older_than_years=older_than,
+        )
     typer.echo(report.summary())

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from outcomes.config import Settings, get_settings
+from outcomes.config import Settings
 from outcomes.demo.staff_accounts import DEMO_MODE_OFF
 from outcomes.store.engine import describe_url, make_engine
 from outcomes.store.migrate import upgrade
@@ -52,7 +52,7 @@ def database_is_empty(engine: sa.Engine) -> bool:
         return conn.execute(sa.select(sa.func.count()).select_from(Programme)).scalar_one() == 0
 
 
-def prepare(settings: Settings | None = None) -> FirstRunReport:
+def prepare(*, settings: Settings) -> FirstRunReport:
     """Migrate the database, load the demo institution into an empty one, make demo sign-ins.
 
     In demo mode the demo accounts are created (or brought up to date) on every run, so that
@@ -62,7 +62,6 @@ def prepare(settings: Settings | None = None) -> FirstRunReport:
     from outcomes.demo.answer_key import answer_key_path
     from outcomes.demo.staff_accounts import create_demo_staff, demo_staff_key
 
-    settings = settings or get_settings()
     settings.require_secret_key()
     staff_key = demo_staff_key(settings)
     engine = make_engine(settings.database_url)

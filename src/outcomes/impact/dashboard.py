@@ -34,7 +34,7 @@ from outcomes.impact.service import (
     prepare_comparison_frame,
     programme_differences,
 )
-from outcomes.store import queries
+from outcomes.store import frames, reads
 
 WAVES = {0: "At award (exit survey)", 6: "6 months after award", 36: "36 months after award"}
 HEADLINE_METRICS = (
@@ -224,7 +224,7 @@ def _trend(
     wave: int,
     publication: Publication,
 ) -> pd.DataFrame:
-    frame = queries.analysis_frame(
+    frame = frames.analysis_frame(
         session=session, wave_months=wave, programme_codes=[programme], treated=True
     )
     prepared = prepare_comparison_frame(
@@ -241,7 +241,7 @@ def _trend(
 
 
 def _time_to_job(session: Session, programme: str, wave: int) -> KaplanMeierResult:
-    frame = queries.analysis_frame(session=session, wave_months=wave, programme_codes=[programme])
+    frame = frames.analysis_frame(session=session, wave_months=wave, programme_codes=[programme])
     known = frame[frame["months_to_first_job"].notna()].copy()
     known["duration"] = known["months_to_first_job"].astype("float64")
     censored = known["job_search_censored"].fillna(False).astype(bool)
@@ -353,7 +353,7 @@ def build_dashboard(
     """
     scope = assigned_scope(session, role, user_id)
     publication = publication_for(role, settings)
-    codes = queries.programme_codes(session=session, scope=scope)
+    codes = reads.programme_codes(session=session, scope=scope)
     chosen = programme if programme in codes else (codes[0] if codes else None)
     statement = None
     try:

@@ -1,7 +1,7 @@
-"""Impact services: read pseudonymous data through ``queries`` and run the pure analysis.
+"""Impact services: read pseudonymous data through ``store`` and run the pure analysis.
 
 This is the seam between the database and ``outcomes.analysis``: counts are aggregated in
-the database (``queries.metric_counts``), only the small salary frame and the comparison
+the database (``aggregates.metric_counts``), only the small salary frame and the comparison
 frame travel to Python, and the analysis layer never sees names or e-mails.
 """
 
@@ -34,7 +34,7 @@ from outcomes.analysis.weighting import (
 )
 from outcomes.config import Settings
 from outcomes.errors import AnalysisRefused, NotFound
-from outcomes.store import queries
+from outcomes.store import aggregates, frames
 from outcomes.vocab import ACTIVITIES
 
 # Baseline (pre-credential) covariates recorded at enrolment (domain.md section 5: age,
@@ -69,12 +69,12 @@ def metrics_from_database(
         "treated": treated,
         "programme_ids": programme_ids,
     }
-    counts = queries.metric_counts(
+    counts = aggregates.metric_counts(
         session=session, group_by=keys, fulltime_hours=settings.fulltime_hours, **filters
     )
     if counts.empty:
         raise NotFound("No invited graduates match these filters, so there is nothing to report.")
-    salary_frame = queries.salary_rows(
+    salary_frame = aggregates.salary_rows(
         session=session, group_by=keys, fulltime_hours=settings.fulltime_hours, **filters
     )
     salaries, exclusions = eligible_salaries(
@@ -154,7 +154,7 @@ def comparison_from_database(
     estimand: str = "att",
 ) -> ComparisonResult:
     """Holders of ``programme`` versus its non-completers, ``wave_months`` after exit."""
-    frame = queries.analysis_frame(
+    frame = frames.analysis_frame(
         session=session, wave_months=wave_months, programme_codes=[programme]
     )
     if frame.empty:
@@ -211,7 +211,7 @@ def nonresponse_report(
     full-time employment rate is then shown unweighted next to weighted, with the design
     effect and effective n (HESA found little gain from weighting, hence both views).
     """
-    frame = queries.analysis_frame(
+    frame = frames.analysis_frame(
         session=session, wave_months=wave_months, treated=True, programme_ids=programme_ids
     )
     if frame.empty:
@@ -241,7 +241,7 @@ def programme_differences(
     programme_ids: set[int] | None = None,
 ) -> ProgrammeComparisons:
     """Full-time employment of holders, every programme against every other, corrected."""
-    frame = queries.analysis_frame(
+    frame = frames.analysis_frame(
         session=session, wave_months=wave_months, treated=True, programme_ids=programme_ids
     )
     prepared = prepare_comparison_frame(

@@ -35,7 +35,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, SQLModel, col, select
 
 from outcomes import audit
-from outcomes.config import get_settings
+from outcomes.config import Settings
 from outcomes.errors import NotFound, ValidationProblem
 from outcomes.exports import safe_csv_writer, spreadsheet_safe
 from outcomes.private_files import create_private_file, make_private_directories
@@ -525,11 +525,12 @@ def erase_learner(
     *,
     learner_id: int,
     actor: str,
+    settings: Settings,
     mode: str | None = None,
     reason: str = "request",
 ) -> ErasureReport:
     """Erase a learner (``mode`` default: the ``erasure_mode`` setting); audited."""
-    mode = mode or get_settings().erasure_mode
+    mode = mode or settings.erasure_mode
     if mode not in ERASURE_MODES:
         raise ValidationProblem(f"Unknown erasure mode '{mode}': use anonymise or delete.")
     learner = session.get(Learner, learner_id)
@@ -554,7 +555,9 @@ def erase_learner(
     return report
 
 
-def withdraw_consent(session: Session, invitation_id: int, actor: str) -> ErasureReport:
+def withdraw_consent(
+    session: Session, invitation_id: int, actor: str, *, settings: Settings
+) -> ErasureReport:
     """A graduate withdrew consent from the survey page: record it and erase them."""
     invitation = session.get(Invitation, invitation_id)
     if invitation is None:
@@ -563,7 +566,11 @@ def withdraw_consent(session: Session, invitation_id: int, actor: str) -> Erasur
     session.add(invitation)
     session.flush()
     return erase_learner(
-        session, learner_id=invitation.learner_id, actor=actor, reason="consent_withdrawn"
+        session,
+        learner_id=invitation.learner_id,
+        actor=actor,
+        settings=settings,
+        reason="consent_withdrawn",
     )
 
 
@@ -667,10 +674,10 @@ def purge(
     actor: str,
     older_than_years: int | None = None,
     today: dt.date | None = None,
+    settings: Settings,
     mode: str | None = None,
 ) -> PurgeReport:
     """Erase learners past the retention period and clear expired invitations' tokens."""
-    settings = get_settings()
     years = older_than_years if older_than_years is not None else settings.retention_years
     if years < 1:
         raise ValidationProblem("The retention period must be at least one year.")
@@ -682,7 +689,14 @@ def purge(
     learner_ids = learners_past_retention(session, cutoff)
     left = len(learners_left_by_retention(session, cutoff))
     for learner_id in learner_ids:
-        erase_learner(session, learner_id=learner_id, actor=actor, mode=mode, reason="retention")
+        erase_learner(
+            session,
+            learner_id=learner_id,
+            actor=actor,
+            settings=settings,
+            mode=mode,
+            reason="retention",
+        )
     expired = session.exec(select(Invitation).where(col(Invitation.expires_at) < utcnow())).all()
     for invitation in expired:
         invitation.token_hash = _random_token_hash()

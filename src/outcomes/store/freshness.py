@@ -1,12 +1,12 @@
 """Keeping the analysis table fresh: the triggers that list stale rows, and bulk loads.
 
 Triggers on the five tables an analysis row is derived from add the invitation ids a write
-touches to ``analysis_stale``; ``queries.refresh_analysis_rows`` rebuilds those rows before
+touches to ``analysis_stale``; ``analysis_table.refresh_analysis_rows`` rebuilds those rows before
 the next read (docs/architecture.md, "The analysis table"). Both engines get the same marks:
 row triggers on SQLite, statement triggers over transition tables on PostgreSQL (one
 set-based insert per statement).
 
-The triggers only *list* keys; the derivation lives once, in ``queries.analysis_row_select``.
+The triggers only *list* keys; the derivation lives once, in ``analysis_table.analysis_row_select``.
 Written by hand because neither Alembic nor SQLAlchemy manages triggers.
 """
 
@@ -18,8 +18,8 @@ from contextlib import contextmanager
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from outcomes.store.analysis_table import refresh_analysis_rows
 from outcomes.store.engine import session_scope
-from outcomes.store.queries import refresh_analysis_rows
 from outcomes.store.tables import AnalysisRow
 from outcomes.vocab import OUTCOME_MEASURES
 

@@ -3,6 +3,7 @@
 ``upgrade(engine)`` applies every migration; ``check_current(engine)`` tells, in one
 sentence, when a database is behind the code (run the upgrade) or ahead of it (a newer
 version of outcomes wrote it), instead of failing later with a traceback.
+``open_database(url)`` is how both shells, the app and the CLI, open the database.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from sqlalchemy.exc import DBAPIError
 
 from outcomes.errors import DatabaseError
 from outcomes.store import freshness
-from outcomes.store.engine import describe_url, explain_database_error, session_scope
-from outcomes.store.queries import refresh_analysis_rows
+from outcomes.store.analysis_table import refresh_analysis_rows
+from outcomes.store.engine import describe_url, explain_database_error, make_engine, session_scope
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -104,3 +105,16 @@ def check_current(engine: Engine) -> None:
         f"The database at {describe_url(engine.url.render_as_string())} is at an older schema "
         f"revision ({current}): run 'outcomes db upgrade'."
     )
+
+
+def open_database(url: str, *, migrated: bool = True) -> Engine:
+    """The engine of ``url``; ``DatabaseError`` (one sentence) unless it is at head.
+
+    ``migrated=False`` skips the check, for callers that bring the database up to date
+    themselves. The shells add their own presentation: the app caches the engine, the CLI
+    prints the error.
+    """
+    engine = make_engine(url)
+    if migrated:
+        check_current(engine)
+    return engine

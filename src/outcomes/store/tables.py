@@ -7,7 +7,7 @@ itself refuses a value the domain does not know.
 
 Identity (names, e-mail, external ids) lives in ``learner_identity`` and
 ``learner_external_id``, apart from the ``learner`` row that analysis reads: the analysis
-layer never joins those two tables (see ``queries.py``).
+layer never joins those two tables (see ``frames.py``).
 """
 
 from __future__ import annotations
@@ -35,6 +35,12 @@ from outcomes.vocab import (
     ROLES,
     WAVE_STATUSES,
 )
+
+
+def table_of(model: type[SQLModel]) -> sa.Table:
+    """The Core table of a model (typed for mypy, which cannot see ``__table__``)."""
+    table: sa.Table = model.__table__  # type: ignore[attr-defined]
+    return table
 
 
 def _in(column: str, values: tuple[str, ...], name: str) -> sa.CheckConstraint:
@@ -457,7 +463,7 @@ class AuditEvent(SQLModel, table=True):
 class AnalysisRow(SQLModel, table=True):
     """One row per graduate of a wave's population, flattened for the metrics panel.
 
-    Derived, never written by hand: ``queries.refresh_analysis_rows`` rebuilds the rows
+    Derived, never written by hand: ``analysis_table.refresh_analysis_rows`` rebuilds the rows
     that database triggers listed in ``analysis_stale`` (see migration 0002 and
     docs/architecture.md, "The analysis table"). It holds only what aggregation needs —
     no covariates and no identity — and references its sources by plain ids, without

@@ -26,8 +26,8 @@ from outcomes.access.permissions import ACCOUNT_SETUP, ANONYMOUS, can_open, page
 from outcomes.access.staff import use_temporary_password, user_for_sso
 from outcomes.config import Settings, get_settings
 from outcomes.errors import DatabaseError, OutcomesError, SettingsError
-from outcomes.store.engine import make_engine, session_scope
-from outcomes.store.migrate import check_current
+from outcomes.store.engine import session_scope
+from outcomes.store.migrate import open_database
 from outcomes.store.tables import StaffUser
 from outcomes.web.unavailable import show_unavailable
 
@@ -44,9 +44,7 @@ def _state() -> MutableMapping[str, Any]:
 
 @st.cache_resource(show_spinner=False)
 def _engine_for(url: str) -> Engine:
-    engine = make_engine(url)
-    check_current(engine)
-    return engine
+    return open_database(url)
 
 
 def get_engine() -> Engine:
@@ -176,7 +174,9 @@ def _expired(
     """End the row of a session that has just expired (audited); SSO is logged out too."""
     reason = "idle" if state.get(sessions.NOTICE_KEY) == sessions.IDLE_EXPIRED else "lifetime"
     with session_scope(get_engine()) as session:
-        staff_sessions.close_session(session, token=before.token, reason=reason, at=at)
+        staff_sessions.close_session(
+            session, token=before.token, reason=reason, at=at, settings=get_settings()
+        )
         auth.record_signout(session, user_id=before.user_id, reason=reason)
     if before.via == "sso":
         sso_sign_out()
@@ -211,7 +211,7 @@ def _sso_viewer() -> Viewer | None:
         if stale is not None:
             st.session_state[sessions.NOTICE_KEY] = stale  # until an explicit sign-in
             return None
-        result = auth.authenticate_sso(session, email=identity.email, at=at)
+        result = auth.authenticate_sso(session, email=identity.email, at=at, settings=settings)
         if result.user is not None and result.user.id is not None:
             token = staff_sessions.open_session(
                 session, user_id=result.user.id, via="sso", at=at, settings=settings
@@ -291,7 +291,9 @@ def _start_password_session(user_id: int, at: dt.datetime) -> None:
         if user is None:
             return
         use_temporary_password(session, user)
-        token = staff_sessions.open_session(session, user_id=user_id, via="password", at=at)
+        token = staff_sessions.open_session(
+            session, user_id=user_id, via="password", at=at, settings=get_settings()
+        )
         role, email = user.role, user.email
     sessions.start(
         _state(), user_id=user_id, role=role, email=email, via="password", at=at, token=token
@@ -317,7 +319,12 @@ def sign_in_with_second_factor(code: str) -> str | None:
         return sessions.SECOND_FACTOR_EXPIRED
     with session_scope(get_engine()) as session:
         result = auth.check_second_factor(
-            session, user_id=pending.user_id, code=code, client=client_address(), at=at
+            session,
+            user_id=pending.user_id,
+            code=code,
+            client=client_address(),
+            at=at,
+            settings=get_settings(),
         )
     if result.user is not None:
         _start_password_session(pending.user_id, at)
@@ -340,7 +347,11 @@ def sign_out(viewer: Viewer) -> None:
         with session_scope(get_engine()) as session:
             if isinstance(staff, sessions.StaffSession):
                 staff_sessions.close_session(
-                    session, token=staff.token, reason="user", at=sessions.now()
+                    session,
+                    token=staff.token,
+                    reason="user",
+                    at=sessions.now(),
+                    settings=get_settings(),
                 )
             auth.record_signout(session, user_id=viewer.user_id, reason="user")
     sessions.end(_state())

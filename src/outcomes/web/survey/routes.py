@@ -45,8 +45,8 @@ from outcomes.fieldwork import links, survey
 from outcomes.fieldwork.links import LinkStatus
 from outcomes.instruments.answers import AnswerMessage
 from outcomes.instruments.expressions import parse_expression, references
-from outcomes.store.engine import make_engine, session_scope
-from outcomes.store.migrate import check_current
+from outcomes.store.engine import session_scope
+from outcomes.store.migrate import check_current, open_database
 from outcomes.store.tables import utcnow
 from outcomes.vocab import LANGUAGES
 from outcomes.web.survey import session as cookies
@@ -113,10 +113,11 @@ class SurveyRoutes:
         """The engine, made and checked to be migrated on first use."""
         with self._lock:
             if self._engine is None:
-                self._engine = make_engine(self.settings.database_url)
-            if not self._engine_checked:
+                # The same opening as the staff UI's and the CLI's (migrations checked).
+                self._engine = open_database(self.settings.database_url)
+            elif not self._engine_checked:
                 check_current(self._engine)
-                self._engine_checked = True
+            self._engine_checked = True
             return self._engine
 
     def routes(self) -> list[BaseRoute]:

@@ -1,7 +1,7 @@
 """The analysis table: one flat row per graduate of a wave, kept fresh by triggers.
 
 Triggers on the five tables an analysis row is derived from list the invitations whose row
-must be rebuilt in ``analysis_stale``; ``outcomes.store.queries.refresh_analysis_rows`` rebuilds
+must be rebuilt in ``analysis_stale``; ``outcomes.store.analysis_table.refresh_analysis_rows`` rebuilds
 them. Every writer — the app, imports, the demo, erasure, a hand-typed SQL fix — is covered
 by the database itself, so no code path can forget to keep the metrics panel fresh. The
 trigger statements are written out below as they were at this revision.
