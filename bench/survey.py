@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SECRET = "bench-secret-key-that-is-long-enough-0123456789"
 NOW = dt.datetime(2025, 2, 1, 12, 0, tzinfo=dt.UTC)
 CHUNK = 5_000
+WARM_UP = 3  # graduates answered before the timing starts (caches, connection pool)
 
 ANSWERS = {
     "activity": "employed",
@@ -187,6 +188,13 @@ def _fill(engine: sa.Engine, wave_id: int, programme_id: int, version_id: int, n
                         for i in ids
                     ],
                 )
+    if engine.dialect.name == "sqlite":
+        # The fill left a large write-ahead log: fold it into the database now, as the
+        # server's own checkpoints would have long before, so the timed requests do not pay
+        # for the benchmark's bulk load.
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            conn.exec_driver_sql("ANALYZE")
     if engine.dialect.name == "postgresql":
         with engine.begin() as conn:
             for name in ("learner", "enrolment", "invitation", "response", "response_revision"):
@@ -308,7 +316,10 @@ def _time_graduates(engine: sa.Engine, url: str, tokens: list[str]) -> Timings:
     csrf = re.compile(r'name="csrf" value="([^"]+)"')
     saves: list[float] = []
     submits: list[float] = []
-    for token in tokens:
+    for number, token in enumerate(tokens):
+        if number == WARM_UP:
+            saves.clear()
+            submits.clear()
         with TestClient(timed, follow_redirects=False) as client:
             client.get(f"/s/{token}")
             page = client.get("/survey").text
