@@ -59,7 +59,12 @@ ANSWER_ANYTHING = """() => {
 
 @dataclass
 class PageLog:
-    """Every request a browser context made, and every error its pages reported."""
+    """Every request a page made, and every error it reported.
+
+    Requests are seen twice: by Playwright (``page.on("request")``), which leaves out the
+    requests the browser makes on its own, such as ``/favicon.ico``, and by CDP's
+    ``Network.requestWillBeSent``, which sees those too.
+    """
 
     urls: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
@@ -67,6 +72,11 @@ class PageLog:
     def watch(self, page: Any) -> None:
         """Record ``page``'s requests, console errors and uncaught exceptions."""
         page.on("request", lambda request: self.urls.append(request.url))
+        network = page.context.new_cdp_session(page)
+        network.on(
+            "Network.requestWillBeSent", lambda sent: self.urls.append(sent["request"]["url"])
+        )
+        network.send("Network.enable")
         page.on(
             "console",
             lambda message: self.errors.append(message.text) if message.type == "error" else None,
