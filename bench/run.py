@@ -8,6 +8,8 @@ ratios (and the issue's absolute budgets, printed beside them), never assertions
     python bench/run.py                       # every benchmark at its default size
     python bench/run.py --only comparison     # one benchmark
     python bench/run.py --learners 50000      # a smaller demo database for the metrics
+    python bench/run.py --only survey-page    # the survey page on emulated Fast 3G
+    python bench/run.py --only survey         # section saves and submits at 100,000 answers
 
 The demo database for the metrics benchmark is generated once and kept in var/bench/.
 """
@@ -552,11 +554,73 @@ def bench_survey(responses: int, graduates: int, database_url: str | None) -> li
     return rows
 
 
+# --- the graduate's survey page on a slow phone network ------------------------------------
+
+
+def bench_survey_page() -> list[Outcome]:
+    """A personal link under emulated Fast 3G vs a one-line page over the same network.
+
+    A real ``streamlit run app.py`` and Debian's Chromium, measured as the browser test
+    measures (``tests/browser/page_load.py``): first contentful paint, the median of five
+    cold loads, redirect included; the floor is a bare HTTP server's redirect to a one-line
+    page. Budget: 2 s, and 60 KB for the page; the numbers also go to
+    ``bench/results/survey_page_load.json``.
+    """
+    sys.path.insert(0, str(ROOT))  # the served app and the measurement live in tests/
+    from playwright.sync_api import sync_playwright
+    from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+    from tests.browser.page_load import (
+        BYTES_BUDGET,
+        FCP_BUDGET_MS,
+        floor_server,
+        heaviest_page,
+        measure,
+        write_results,
+    )
+    from tests.serving import running_app, survey_database
+
+    if not CHROMIUM.exists():
+        print(f"survey page: skipped, {CHROMIUM} is missing (apt-get install chromium)")
+        return []
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        running_app(Path(tmp), database_url=survey_database(Path(tmp))) as app,
+        sync_playwright() as playwright,
+    ):
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        ours = measure(browser, app.invite("follow-up-6m").link, runs=5)
+        with floor_server() as link:
+            floor = measure(browser, link, runs=5)
+        heaviest, heaviest_path = heaviest_page(browser, app.invite("follow-up-36m").link)
+        write_results(
+            ours,
+            browser_version=browser.version,
+            floor_first_contentful_paint_ms=round(floor.first_contentful_paint_ms, 1),
+            heaviest_page_bytes=heaviest,
+            heaviest_page=heaviest_path,
+        )
+        browser.close()
+    weight = max(ours.transferred_bytes, heaviest)
+    over = "" if weight < BYTES_BUDGET else " OVER"
+    size = f"Fast 3G first paint, {weight / 1024:.1f} KB of {BYTES_BUDGET // 1024}{over}"
+    return [
+        Outcome(
+            "survey page",
+            size,
+            ours.first_contentful_paint_ms / 1000,
+            floor.first_contentful_paint_ms / 1000,
+            1.5,
+            FCP_BUDGET_MS / 1000,
+        )
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmarks and print one line each."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--only", choices=["cli", "survey", "generator", "metrics", "refresh", "comparison"]
+        "--only",
+        choices=["cli", "survey", "survey-page", "generator", "metrics", "refresh", "comparison"],
     )
     parser.add_argument("--responses", type=int, default=100_000, help="stored survey answers")
     parser.add_argument("--graduates", type=int, default=60, help="graduates timed answering")
@@ -577,6 +641,7 @@ def main(argv: list[str] | None = None) -> int:
         "metrics": lambda: bench_metrics(args.learners, args.database_url),
         "refresh": lambda: bench_refresh(args.learners, args.database_url),
         "generator": lambda: bench_generator(args.generator_learners),
+        "survey-page": bench_survey_page,
     }
     results: list[Outcome] = []
     for name, run in plan.items():

@@ -1,7 +1,10 @@
 """A real ``streamlit run app.py`` on a free loopback port, for the server and browser tiers.
 
 The database is a temp SQLite file, migrated, with a small demo institution and one staff
-user per role (created directly, so the server does not depend on demo mode).
+user per role (created directly, so the server does not depend on demo mode); or, for the
+graduate's survey, migrated and empty (``survey_database``), with graduates invited to open
+waves of the shipped instruments while the server runs (``invite``), under the same secret
+key as the server, so the tokens' hashes match.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,13 +23,19 @@ from pathlib import Path
 
 from outcomes.access.permissions import STAFF_ROLES
 from outcomes.access.staff import create_staff_user
+from outcomes.config import Settings
 from outcomes.demo import generate_demo
+from outcomes.instruments.registry import shipped_instruments
 from outcomes.store.engine import make_engine, session_scope
 from outcomes.store.migrate import upgrade
+from outcomes.store.tables import utcnow
+from tests import factories
 from tests.conftest import REPO_ROOT, TEST_SECRET_KEY
 
 PASSWORD = "purple lantern over the harbour"
 STREAMLIT = str(Path(sys.executable).with_name("streamlit"))
+# The instruments in surveys/ (exit, follow-up-6m, follow-up-36m), to which graduates are invited.
+SHIPPED_INSTRUMENTS = tuple(sorted(shipped_instruments()))
 
 
 @dataclass(frozen=True)
@@ -35,10 +45,29 @@ class RunningApp:
     base_url: str
     port: int
     log: Path
+    database_url: str
 
     def email(self, role: str) -> str:
         """The e-mail of the staff user with ``role``."""
         return f"{role}@example.org"
+
+    def invite(self, instrument: str = "follow-up-6m", *, language: str = "en") -> Invited:
+        """A new graduate invited to the open wave of ``instrument``, with their link."""
+        invitation_id, token = invite(self.database_url, instrument, language=language)
+        return Invited(invitation_id, token, f"{self.base_url}/s/{token}")
+
+    def invite_each_instrument(self, *, language: str = "en") -> dict[str, Invited]:
+        """One new graduate per shipped instrument."""
+        return {name: self.invite(name, language=language) for name in SHIPPED_INSTRUMENTS}
+
+
+@dataclass(frozen=True)
+class Invited:
+    """A graduate's invitation: its id, the personal token, and the link to open."""
+
+    invitation_id: int
+    token: str
+    link: str
 
 
 def free_port() -> int:
@@ -67,6 +96,37 @@ def seeded_database(directory: Path, *, learners: int = 600) -> str:
             )
     engine.dispose()
     return url
+
+
+def survey_database(directory: Path) -> str:
+    """A migrated, empty SQLite database: graduates are invited into it with ``invite``."""
+    url = f"sqlite:///{directory / 'outcomes.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    return url
+
+
+def invite(database_url: str, instrument: str, *, language: str = "en") -> tuple[int, str]:
+    """Invite a new graduate to an open wave of ``instrument`` now: (invitation id, token).
+
+    The token's hash is made with the server's secret key (``TEST_SECRET_KEY``), so the
+    running server recognises the link.
+    """
+    settings = Settings(database_url=database_url, secret_key=TEST_SECRET_KEY)
+    engine = make_engine(database_url)
+    try:
+        with session_scope(engine) as session:
+            return factories.open_survey(
+                session,
+                settings,
+                at=utcnow(),
+                instrument=instrument,
+                email=f"{uuid.uuid4().hex[:12]}@example.org",
+                language=language,
+            )
+    finally:
+        engine.dispose()
 
 
 def _wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
@@ -127,7 +187,7 @@ def running_app(
     base_url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(base_url, process, log)
-        yield RunningApp(base_url, port, log)
+        yield RunningApp(base_url, port, log, url)
     finally:
         process.terminate()
         try:

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.serving import RunningApp, running_app, survey_database
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",
@@ -40,3 +42,15 @@ def chromium() -> Iterator[object]:
             yield browser
         finally:
             browser.close()
+
+
+@pytest.fixture(scope="session")
+def survey_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
+    """One ``streamlit run app.py`` for every survey test of the session (of the worker).
+
+    Its database starts empty; each test invites its own graduates (``survey_server.invite``),
+    so the tests share the server but no answers.
+    """
+    directory = tmp_path_factory.mktemp("survey-server")
+    with running_app(directory, database_url=survey_database(directory)) as running:
+        yield running
