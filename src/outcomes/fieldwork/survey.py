@@ -285,7 +285,8 @@ def _load_instrument(session: Session, version_id: int) -> Instrument:
     return found
 
 
-def _invitation(session: Session, invitation_id: int, *, lock: bool) -> Invitation:
+def get_invitation(session: Session, invitation_id: int, *, lock: bool) -> Invitation:
+    """The invitation, locked for the unit of work when ``lock``, or ``NotFound``."""
     statement = sa.select(Invitation).where(col(Invitation.id) == invitation_id)
     if lock:
         statement = statement.with_for_update().execution_options(populate_existing=True)
@@ -303,7 +304,7 @@ def _response(session: Session, invitation_id: int) -> Response | None:
 
 def load_survey(session: Session, invitation_id: int) -> Survey:
     """The survey of one invitation as it stands."""
-    invitation = _invitation(session, invitation_id, lock=False)
+    invitation = get_invitation(session, invitation_id, lock=False)
     return _survey(session, invitation, _response(session, invitation_id))
 
 
@@ -358,7 +359,7 @@ def _survey(session: Session, invitation: Invitation, response: Response | None)
 
 def _writable(session: Session, invitation_id: int, at: dt.datetime) -> Invitation:
     """The invitation, locked for this unit of work, or ``SurveyRefused``."""
-    invitation = _invitation(session, invitation_id, lock=True)
+    invitation = get_invitation(session, invitation_id, lock=True)
     status = check_invitation(session, invitation, at)
     if status is not LinkStatus.OPEN:
         raise SurveyRefused(status)
@@ -578,7 +579,7 @@ def opt_out(session: Session, invitation_id: int, at: dt.datetime, *, via: str) 
 
     Works whatever the wave's state (a graduate may opt out after it closed).
     """
-    invitation = _invitation(session, invitation_id, lock=True)
+    invitation = get_invitation(session, invitation_id, lock=True)
     changed = False
     if invitation.opted_out_at is None:
         invitation.opted_out_at = at

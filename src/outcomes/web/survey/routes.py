@@ -182,7 +182,6 @@ class SurveyRoutes:
     def _frame(
         self,
         request: Request,
-        language: str,
         *,
         csrf: str | None = None,
         switch: str | None = None,
@@ -219,7 +218,7 @@ class SurveyRoutes:
             paragraphs=[text(body_key, language, **params), *extra],
             link=link,
             form=form,
-            **self._frame(request, language, csrf=csrf),
+            **self._frame(request, csrf=csrf),
         )
         return _Page(html, status)
 
@@ -294,7 +293,7 @@ class SurveyRoutes:
         """(state, survey) for a session: ``gone`` when the link was reissued or removed."""
         with session_scope(self.engine()) as db:
             try:
-                invitation = survey._invitation(db, current.invitation_id, lock=False)
+                invitation = survey.get_invitation(db, current.invitation_id, lock=False)
             except OutcomesError:
                 return "gone", None
             if not current.matches(invitation.token_hash):
@@ -361,7 +360,7 @@ class SurveyRoutes:
             intro=instrument.intro.get(lang),
             notice=instrument.privacy_notice.text.get(lang),
             notice_url=instrument.privacy_notice.url,
-            **self._frame(request, lang, csrf=csrf, switch=self._switch(request, lang)),
+            **self._frame(request, csrf=csrf, switch=self._switch(request, lang)),
         )
         return _Page(html)
 
@@ -420,7 +419,7 @@ class SurveyRoutes:
                 {"target": m.question_id, "text": _labelled(found, m, lang)} for m in warnings
             ],
             earlier_json=earlier_json,
-            **self._frame(request, lang, csrf=csrf, switch=self._switch(request, lang, step=step)),
+            **self._frame(request, csrf=csrf, switch=self._switch(request, lang, step=step)),
         )
         return _Page(html, status)
 
@@ -456,7 +455,7 @@ class SurveyRoutes:
             sections=sections,
             open=open_,
             can_submit=open_ and not found.submitted,
-            **self._frame(request, lang, csrf=csrf, switch=self._switch(request, lang)),
+            **self._frame(request, csrf=csrf, switch=self._switch(request, lang)),
         )
         return _Page(html)
 
@@ -490,7 +489,7 @@ class SurveyRoutes:
     def _write(self, current: cookies.SurveySession, work: Callable[[Any], Any]) -> Any:
         """Run ``work(db)`` in one unit of work for a session whose link is still live."""
         with session_scope(self.engine()) as db:
-            invitation = survey._invitation(db, current.invitation_id, lock=False)
+            invitation = survey.get_invitation(db, current.invitation_id, lock=False)
             if not current.matches(invitation.token_hash):
                 return _GONE
             return work(db)
