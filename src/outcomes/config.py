@@ -53,6 +53,7 @@ class Settings(BaseModel):
     salary_floor: float = Field(default=12_000.0, ge=0)
     salary_top_quantile: float = Field(default=0.999, gt=0.5, le=1.0)
     response_rate_target: float = Field(default=0.60, gt=0, le=1)
+    knowledge_rate_target: float = Field(default=0.65, gt=0, le=1)
 
     # Disclosure control (domain.md section 6, HESA defaults)
     rounding_base: int = Field(default=5, ge=1, le=100)
@@ -144,6 +145,8 @@ SETTINGS_DOC: dict[str, str] = {
     "salary_floor": "annual salaries below this (minimum-wage floor) are excluded",
     "salary_top_quantile": "annual salaries above this quantile are excluded (HESA top cap)",
     "response_rate_target": "response-rate target shown on dashboards (HESA UK 0.60)",
+    "knowledge_rate_target": "knowledge-rate target of a new wave unless it sets its own "
+    "(NACE expects 0.65)",
     "rounding_base": "published counts are rounded to a multiple of this (HESA 5)",
     "min_base_for_percent": "percentages are withheld where the base is below this (HESA 22.5)",
     "max_n_hiding_average": "means and medians are withheld where n is at most this (HESA 7)",

@@ -22,6 +22,7 @@ from outcomes.store.tables import (
     Programme,
     Response,
     SurveyWave,
+    WaveProgramme,
     table_of,
 )
 
@@ -39,6 +40,7 @@ def overview_counts(*, session: Session, scope: set[int] | None) -> dict[str, in
         table_of(Enrolment),
         table_of(Credential),
     )
+    wave_programme = table_of(WaveProgramme)
     wave, inv, resp, out = (
         table_of(SurveyWave),
         table_of(Invitation),
@@ -66,7 +68,11 @@ def overview_counts(*, session: Session, scope: set[int] | None) -> dict[str, in
         scoped_invitations = sa.select(inv.c.id, inv.c.wave_id).where(*enrolled(inv.c.enrolment_id))
         waves.append(
             sa.or_(
-                wave.c.programme_id.in_(ids),
+                wave.c.id.in_(
+                    sa.select(wave_programme.c.wave_id).where(
+                        wave_programme.c.programme_id.in_(ids)
+                    )
+                ),
                 wave.c.id.in_(scoped_invitations.with_only_columns(inv.c.wave_id)),
             )
         )

@@ -26,7 +26,10 @@ from outcomes.vocab import (
     CREDENTIAL_STATUSES,
     ENROLMENT_STATUSES,
     GENDERS,
+    INVITATION_SKIP_REASONS,
     LANGUAGES,
+    MAIL_KINDS,
+    MAIL_STATUSES,
     OUTCOME_SOURCES,
     PARTICIPATION_FORMS,
     PRIOR_EDUCATION,
@@ -237,7 +240,9 @@ class InstrumentVersion(SQLModel, table=True):
 
 
 class SurveyWave(SQLModel, table=True):
-    """A round of fieldwork: one instrument, sent a fixed number of months after award."""
+    """A round of fieldwork: one instrument version, sent a fixed number of months after award,
+    to the graduates of its programmes (``wave_programme``; none listed: every programme)
+    whose award date falls in the cohort window."""
 
     __tablename__ = "survey_wave"
     __table_args__ = (
@@ -250,18 +255,41 @@ class SurveyWave(SQLModel, table=True):
     months_after_award: int = Field(ge=0, le=240)
     cohort_start: dt.date = Field(description="first award date covered")
     cohort_end: dt.date = Field(description="last award date covered")
+    # Superseded by ``wave_programme`` (migration 0007 copied it there); no code reads it.
     programme_id: int | None = _fk("programme.id", nullable=True)
     opens_on: dt.date
     closes_on: dt.date
     status: str = Field(default="draft", max_length=20)
     launched_at: dt.datetime | None = _ts()
+    # Population: holders only, or non-completers too (only where the instrument allows).
+    include_non_completers: bool = Field(
+        default=False, sa_column_kwargs={"server_default": sa.false()}
+    )
+    # Reminder plan: at most ``max_reminders``, at least ``reminder_gap_days`` apart.
+    max_reminders: int = Field(default=2, ge=0, le=10, sa_column_kwargs={"server_default": "2"})
+    reminder_gap_days: int = Field(default=7, ge=1, le=90, sa_column_kwargs={"server_default": "7"})
+    # Targets (domain.md section 4); NULL: the settings' defaults.
+    response_rate_target: float | None = Field(default=None, gt=0, le=1)
+    knowledge_rate_target: float | None = Field(default=None, gt=0, le=1)
+    closed_at: dt.datetime | None = _ts()
+
+
+class WaveProgramme(SQLModel, table=True):
+    """A programme whose graduates a wave surveys."""
+
+    __tablename__ = "wave_programme"
+    wave_id: int = Field(foreign_key="survey_wave.id", primary_key=True, ondelete="CASCADE")
+    programme_id: int = Field(foreign_key="programme.id", primary_key=True)
 
 
 class Invitation(SQLModel, table=True):
     """A personal invitation: one learner, one wave, one secret link (only its hash is kept)."""
 
     __tablename__ = "invitation"
-    __table_args__ = (sa.UniqueConstraint("wave_id", "learner_id", name="uq_invitation"),)
+    __table_args__ = (
+        sa.UniqueConstraint("wave_id", "learner_id", name="uq_invitation"),
+        _in("skipped_reason", INVITATION_SKIP_REASONS, "ck_invitation_skipped_reason"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     wave_id: int = _fk("survey_wave.id")
     learner_id: int = _fk("learner.id")
@@ -276,6 +304,40 @@ class Invitation(SQLModel, table=True):
     submitted_at: dt.datetime | None = _ts()
     opted_out_at: dt.datetime | None = _ts()
     declined_at: dt.datetime | None = _ts()
+    # Set by a launch for a graduate who will never be contacted (opted out, erased): the
+    # invitation keeps them in the wave's denominator.
+    skipped_reason: str | None = Field(default=None, max_length=20)
+    # The mail server refused the address permanently (5xx): no more messages.
+    bounced_at: dt.datetime | None = _ts()
+
+
+class MailMessage(SQLModel, table=True):
+    """The outbox: one planned message (the invitation, or reminder ``number``) of one
+    invitation, with its send state. ``fieldwork/outbox.py`` claims, sends and marks these."""
+
+    __tablename__ = "mail_message"
+    __table_args__ = (
+        sa.UniqueConstraint("invitation_id", "kind", "number", name="uq_mail_message"),
+        _in("kind", MAIL_KINDS, "ck_mail_message_kind"),
+        _in("status", MAIL_STATUSES, "ck_mail_message_status"),
+        sa.Index("ix_mail_message_due", "status", "next_attempt_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    invitation_id: int = _fk("invitation.id", ondelete="CASCADE")
+    kind: str = Field(max_length=20)
+    number: int = Field(default=0, ge=0, description="0 for the invitation, 1.. reminders")
+    status: str = Field(default="pending", max_length=20)
+    attempts: int = Field(default=0, ge=0)
+    next_attempt_at: dt.datetime | None = _ts()
+    claim: str | None = Field(default=None, max_length=64, description="the batch that took it")
+    claimed_at: dt.datetime | None = _ts()
+    sent_at: dt.datetime | None = _ts()
+    message_id: str | None = Field(default=None, max_length=300)
+    last_error: str | None = Field(default=None, max_length=1000)
+    created_at: dt.datetime = _created()
+    # Demo mode only (no SMTP server): what would have been sent, link included, for the
+    # outbox page. Always NULL outside demo mode.
+    preview: dict[str, Any] | None = _json()
 
 
 class Response(SQLModel, table=True):
@@ -353,6 +415,10 @@ class Outcome(SQLModel, table=True):
     voice_skills: int | None = Field(default=None, ge=1, le=5)
     months_to_first_job: float | None = Field(default=None, ge=0)
     job_search_censored: bool | None = None
+    # Outcomes learned from another source (not the survey): who recorded it, when, and why.
+    recorded_by: str | None = Field(default=None, max_length=320, description="staff e-mail")
+    recorded_at: dt.datetime | None = _ts()
+    note: str | None = Field(default=None, max_length=2000)
 
 
 # --- staff and audit ------------------------------------------------------------------------
