@@ -41,7 +41,7 @@ from outcomes.analysis.publication import Publication, Withheld
 from outcomes.config import Settings
 from outcomes.errors import NotFound
 from outcomes.store.engine import session_scope
-from outcomes.store.frames import outcome_known, read_frame
+from outcomes.store.frames import read_frame
 from outcomes.store.tables import (
     Enrolment,
     Invitation,
@@ -466,6 +466,16 @@ def count_frame(session: Session, wave_id: int, *, scope: set[int] | None) -> pd
     resp, ident, out = table_of(Response), table_of(LearnerIdentity), table_of(Outcome)
     wave_programme = table_of(WaveProgramme)
     complete = sa.or_(resp.c.status == "complete", inv.c.submitted_at.is_not(None))
+
+    def outcome_where(*condition: sa.ColumnElement[bool]) -> sa.ColumnElement[bool]:
+        # A correlated EXISTS, answered by the unique (learner_id, wave_id) index for each
+        # invitation: an outer join here let PostgreSQL, with statistics not yet updated
+        # after a launch's bulk insert, pick a nested loop over every outcome of the wave
+        # for every invitation (141 s instead of 0.5 s at 200,000 invitations).
+        return sa.exists().where(
+            out.c.learner_id == inv.c.learner_id, out.c.wave_id == wave_id, *condition
+        )
+
     states: dict[str, sa.ColumnElement[bool]] = {
         "invited": inv.c.skipped_reason.is_(None),
         "sent": inv.c.sent_at.is_not(None),
@@ -479,19 +489,17 @@ def count_frame(session: Session, wave_id: int, *, scope: set[int] | None) -> pd
             ident.c.contact_opted_out_at.is_not(None),
             inv.c.skipped_reason == "opted_out",
         ),
-        "other_source": out.c.source.in_(OTHER_OUTCOME_SOURCES),
-        "known": sa.or_(complete, outcome_known(out)),
+        "other_source": outcome_where(out.c.source.in_(OTHER_OUTCOME_SOURCES)),
+        "known": sa.or_(complete, outcome_where(out.c.activity != "unknown")),
         "skipped": inv.c.skipped_reason.is_not(None),
         **{f"skipped_{r}": inv.c.skipped_reason == r for r in INVITATION_SKIP_REASONS},
     }
     joined, where = _invitations_of(wave_id, scope)
-    joined = (
-        joined.outerjoin(resp, resp.c.invitation_id == inv.c.id)
-        .outerjoin(ident, ident.c.learner_id == inv.c.learner_id)
-        .outerjoin(out, sa.and_(out.c.learner_id == inv.c.learner_id, out.c.wave_id == wave_id))
+    joined = joined.outerjoin(resp, resp.c.invitation_id == inv.c.id).outerjoin(
+        ident, ident.c.learner_id == inv.c.learner_id
     )
-    # response.invitation_id, learner_identity.learner_id and outcome (learner_id, wave_id)
-    # are unique: the outer joins add no rows, so count(*) is the population.
+    # response.invitation_id and learner_identity.learner_id are unique: the outer joins
+    # add no rows, so count(*) is the population.
     statement = (
         sa.select(
             enr.c.programme_id,
@@ -588,6 +596,11 @@ def wave_figures(
     programmes is refused as if it did not exist.
     """
     with _reading(source) as session:
+        if session.get_bind().dialect.name == "postgresql":
+            # These are short aggregates whose estimated cost crosses PostgreSQL's JIT
+            # threshold at a large wave: compiling them took 3 s of a 3.3 s count at
+            # 200,000 invitations, running them 0.3 s (this transaction only).
+            session.execute(sa.text("SET LOCAL jit = off"))
         wave = table_of(SurveyWave)
         found = session.execute(
             sa.select(wave).where(wave.c.id == wave_id, _wave_in_scope(scope))
