@@ -406,7 +406,7 @@ def _jsonable(value: Any) -> Any:
 
 @contextmanager
 def _reading(source: Session | Engine) -> Iterator[Session]:
-    if isinstance(source, Session):
+    if not isinstance(source, Engine):
         yield source
         return
     with session_scope(source) as session:
