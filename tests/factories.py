@@ -23,9 +23,13 @@ from outcomes.store.tables import (
     Invitation,
     Learner,
     LearnerIdentity,
+    MailMessage,
+    Outcome,
     Programme,
+    Response,
     StaffUser,
     SurveyWave,
+    WaveProgramme,
     utcnow,
 )
 
@@ -119,14 +123,85 @@ def wave(session: Session, name: str = "2024 cohort — 6 months") -> SurveyWave
     return record
 
 
-def invitation(session: Session, on: SurveyWave, enrolment: Enrolment) -> Invitation:
-    """An invitation for the learner of ``enrolment`` to wave ``on``."""
+def invitation(
+    session: Session, on: SurveyWave, enrolment: Enrolment, **state: object
+) -> Invitation:
+    """An invitation for the learner of ``enrolment`` to wave ``on`` (``state``: its columns,
+    e.g. ``sent_at=…``, ``skipped_reason="erased"``)."""
     record = Invitation(
         wave_id=on.id,
         learner_id=enrolment.learner_id,
         enrolment_id=enrolment.id,
         token_hash=hashlib.sha256(uuid.uuid4().bytes).hexdigest(),
         expires_at=utcnow() + dt.timedelta(days=30),
+        **state,
+    )
+    session.add(record)
+    session.flush()
+    return record
+
+
+def wave_programme(session: Session, on: SurveyWave, what: Programme) -> None:
+    """Name ``what`` among the programmes wave ``on`` surveys."""
+    session.add(WaveProgramme(wave_id=on.id, programme_id=what.id))
+    session.flush()
+
+
+def response(
+    session: Session,
+    to: Invitation,
+    *,
+    status: str = "complete",
+    submitted_at: dt.datetime | None = None,
+) -> Response:
+    """A response to invitation ``to`` (``complete``: submitted at ``submitted_at``)."""
+    record = Response(
+        invitation_id=to.id,
+        instrument_version_id=session.get(SurveyWave, to.wave_id).instrument_version_id,  # type: ignore[union-attr]
+        answers={},
+        status=status,
+        submitted_at=submitted_at,
+    )
+    session.add(record)
+    session.flush()
+    return record
+
+
+def outcome(
+    session: Session,
+    of: Invitation,
+    *,
+    source: str = "employer",
+    activity: str = "employed_full_time",
+) -> Outcome:
+    """The outcome of the graduate of invitation ``of`` in its wave, from ``source``."""
+    record = Outcome(
+        learner_id=of.learner_id,
+        enrolment_id=of.enrolment_id,
+        wave_id=of.wave_id,
+        source=source,
+        observed_on=dt.date(2025, 2, 1),
+        activity=activity,
+        recorded_by=None if source == "survey" else "staff@example.org",
+        recorded_at=None if source == "survey" else utcnow(),
+    )
+    session.add(record)
+    session.flush()
+    return record
+
+
+def mail_message(
+    session: Session,
+    to: Invitation,
+    *,
+    kind: str = "invitation",
+    number: int = 0,
+    status: str = "sent",
+    sent_at: dt.datetime | None = None,
+) -> MailMessage:
+    """An outbox message of invitation ``to``."""
+    record = MailMessage(
+        invitation_id=to.id, kind=kind, number=number, status=status, sent_at=sent_at
     )
     session.add(record)
     session.flush()

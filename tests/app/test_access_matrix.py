@@ -41,9 +41,18 @@ AUDIENCES: dict[str, tuple[str, str] | None] = {
 ALLOWED = {
     "anonymous": {"signin"},
     "reviewer": {"home", "dashboard", "audit", "account"},
-    "manager": {"home", "dashboard", "programmes", "account"},
-    "scoped_manager": {"home", "dashboard", "programmes", "account"},
-    "admin": {"home", "dashboard", "programmes", "users", "audit", "privacy", "account"},
+    "manager": {"home", "dashboard", "programmes", "monitor", "account"},
+    "scoped_manager": {"home", "dashboard", "programmes", "monitor", "account"},
+    "admin": {
+        "home",
+        "dashboard",
+        "programmes",
+        "monitor",
+        "users",
+        "audit",
+        "privacy",
+        "account",
+    },
     "temporary_password": {"account"},
     "admin_without_second_factor": {"account"},
 }
@@ -117,6 +126,8 @@ def _sees_the_page(at: AppTest, spec: PageSpec) -> None:
         assert len(at.dataframe) >= 1
     elif spec.key == "privacy":
         assert at.text_input[0].label.startswith("Learner ref")
+    elif spec.key == "monitor":
+        assert at.title[0].value == "Fieldwork monitor"
     elif spec.key == "account":
         assert at.title[0].value == "Your account"
         assert "New password" in [t.label for t in at.text_input]

@@ -75,3 +75,26 @@ def test_the_cohort_trend_has_a_band_and_a_line() -> None:
     )
     band, line = _layers(charts.trend_by_cohort(frame).to_dict())
     assert band["mark"]["type"] == "area" and line["mark"]["type"] == "line"
+
+
+def test_the_monitor_draws_sends_and_completions_per_day_from_the_totals_only() -> None:
+    from outcomes.fieldwork import charts as fieldwork_charts
+
+    frame = pd.DataFrame(
+        {
+            "day": pd.to_datetime(["2025-01-06", "2025-01-06", "2025-01-07"]),
+            "series": ["sent", "completed", "reminders"],
+            "count": [40, 3, 12],
+        }
+    )
+    spec = fieldwork_charts.sends_and_completions(frame, title="By day").to_dict()
+    assert spec["mark"] == {"type": "line", "point": True}
+    assert spec["encoding"]["x"]["field"] == "day" and spec["encoding"]["x"]["type"] == "temporal"
+    assert spec["encoding"]["y"]["field"] == "count"
+    [rows] = spec["datasets"].values()
+    assert len(rows) == 3, "only the per-day totals are sent"
+    assert {r["series"] for r in rows} == {
+        "first messages sent",
+        "responses completed",
+        "reminders sent",
+    }

@@ -15,6 +15,7 @@ EXPECTED_ACTIONS: dict[str, set[str]] = {
     "privacy.requests": {"admin"},
     "impact.read": {"admin", "manager", "reviewer"},
     "figures.exact": {"admin", "manager"},
+    "invitations.reissue": {"admin", "manager"},
     "signin.second_factor": {"admin"},
 }
 
@@ -23,8 +24,17 @@ EXPECTED_ACTIONS: dict[str, set[str]] = {
 EXPECTED_PAGES: dict[str, set[str]] = {
     "anonymous": {"signin"},
     "reviewer": {"home", "dashboard", "audit", "account"},
-    "manager": {"home", "dashboard", "programmes", "account"},
-    "admin": {"home", "dashboard", "programmes", "users", "audit", "privacy", "account"},
+    "manager": {"home", "dashboard", "programmes", "monitor", "account"},
+    "admin": {
+        "home",
+        "dashboard",
+        "programmes",
+        "monitor",
+        "users",
+        "audit",
+        "privacy",
+        "account",
+    },
     "account_setup": {"account"},
 }
 

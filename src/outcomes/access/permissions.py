@@ -44,6 +44,13 @@ PAGES: tuple[PageSpec, ...] = (
         "privacy", "pages/privacy.py", "Privacy requests", ":material/shield_person:", ("admin",)
     ),
     PageSpec(
+        "monitor",
+        "pages/monitor.py",
+        "Fieldwork monitor",
+        ":material/monitoring:",
+        ("admin", "manager"),
+    ),
+    PageSpec(
         "account",
         "pages/account.py",
         "Your account",
@@ -77,6 +84,11 @@ ACTIONS: tuple[ActionSpec, ...] = (
         "figures.exact",
         "read exact counts of the programmes in scope (others read them rounded and "
         "small ones withheld)",
+        ("admin", "manager"),
+    ),
+    ActionSpec(
+        "invitations.reissue",
+        "reissue a graduate's personal survey link (the old one stops working)",
         ("admin", "manager"),
     ),
     ActionSpec(
