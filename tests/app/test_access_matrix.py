@@ -41,9 +41,18 @@ AUDIENCES: dict[str, tuple[str, str] | None] = {
 ALLOWED = {
     "anonymous": {"signin"},
     "reviewer": {"home", "dashboard", "audit", "account"},
-    "manager": {"home", "dashboard", "programmes", "account"},
-    "scoped_manager": {"home", "dashboard", "programmes", "account"},
-    "admin": {"home", "dashboard", "programmes", "users", "audit", "privacy", "account"},
+    "manager": {"home", "dashboard", "programmes", "sources", "account"},
+    "scoped_manager": {"home", "dashboard", "programmes", "sources", "account"},
+    "admin": {
+        "home",
+        "dashboard",
+        "programmes",
+        "sources",
+        "users",
+        "audit",
+        "privacy",
+        "account",
+    },
     "temporary_password": {"account"},
     "admin_without_second_factor": {"account"},
 }
@@ -116,6 +125,9 @@ def _sees_the_page(at: AppTest, spec: PageSpec) -> None:
     elif spec.key in ("programmes", "users", "audit"):
         assert len(at.dataframe) >= 1
     elif spec.key == "privacy":
+        assert at.text_input[0].label.startswith("Learner ref")
+    elif spec.key == "sources":
+        assert at.title[0].value == "Other outcome sources"
         assert at.text_input[0].label.startswith("Learner ref")
     elif spec.key == "account":
         assert at.title[0].value == "Your account"

@@ -13,6 +13,7 @@ EXPECTED_ACTIONS: dict[str, set[str]] = {
     "audit.read": {"admin", "reviewer"},
     "audit.unknown_email_digests": {"admin"},
     "privacy.requests": {"admin"},
+    "sources.record": {"admin", "manager"},
     "impact.read": {"admin", "manager", "reviewer"},
     "figures.exact": {"admin", "manager"},
     "signin.second_factor": {"admin"},
@@ -23,8 +24,17 @@ EXPECTED_ACTIONS: dict[str, set[str]] = {
 EXPECTED_PAGES: dict[str, set[str]] = {
     "anonymous": {"signin"},
     "reviewer": {"home", "dashboard", "audit", "account"},
-    "manager": {"home", "dashboard", "programmes", "account"},
-    "admin": {"home", "dashboard", "programmes", "users", "audit", "privacy", "account"},
+    "manager": {"home", "dashboard", "programmes", "sources", "account"},
+    "admin": {
+        "home",
+        "dashboard",
+        "programmes",
+        "sources",
+        "users",
+        "audit",
+        "privacy",
+        "account",
+    },
     "account_setup": {"account"},
 }
 
