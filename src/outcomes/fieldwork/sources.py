@@ -51,6 +51,7 @@ from outcomes.store.tables import (
     LearnerIdentity,
     Outcome,
     Programme,
+    StaffUser,
     SurveyWave,
     table_of,
 )
@@ -353,10 +354,18 @@ class Recorder:
 
 
 def staff_recorder(session: Session, email: str, *, actor: str | None = None) -> Recorder:
-    """The recorder for the active staff account with ``email``."""
+    """The recorder for the active staff account with ``email`` (the command line's ``--by``)."""
     user = user_by_email(session, email)
-    if not user.active:
-        raise AccessDenied(f"The staff account {user.email} is deactivated.")
+    return account_recorder(session, user.id, actor=actor)
+
+
+def account_recorder(
+    session: Session, user_id: int | None, *, actor: str | None = None
+) -> Recorder:
+    """The recorder for the signed-in staff account ``user_id`` (its role as stored)."""
+    user = session.get(StaffUser, user_id) if user_id is not None else None
+    if user is None or not user.active:
+        raise AccessDenied("Only an active staff account records outcomes.")
     assert user.id is not None
     return Recorder(user.role, user.id, user.email, actor or audit.staff_actor(user.id))
 
