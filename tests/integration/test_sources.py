@@ -622,3 +622,26 @@ def test_the_list_names_no_graduate_and_is_filtered_by_wave(
     text = frame.to_json(date_format="iso")
     assert "ana@example.org" not in text and "Ana" not in text and "recorded_by" not in frame
     assert list(with_staff["recorded_by"]) == ["admin@example.org"]
+
+
+def test_a_survey_submitted_later_replaces_an_other_source_outcome(engine: Engine) -> None:
+    from outcomes.fieldwork import survey
+    from tests.integration.test_survey_routes import COURSE, EMPLOYED_JOB, VOICE
+
+    with session_scope(engine) as session:
+        invitation_id, _ = factories.open_survey(session, SETTINGS, at=AT)
+    _record(engine, _outcome("ana@example.org", "follow-up-6m wave", note="LinkedIn"))
+    with session_scope(engine) as session:
+        survey.consent(session, invitation_id, AT)
+        for section, answers in (
+            ("activity", {"activity": "employed"}),
+            ("job", EMPLOYED_JOB),
+            ("voice", VOICE),
+            ("course", COURSE),
+        ):
+            form = {key: [value] for key, value in answers.items()}
+            survey.save_section(session, SETTINGS, invitation_id, section, form, AT)
+        assert survey.submit(session, SETTINGS, invitation_id, AT).status == "submitted"
+    [row] = _outcomes(engine)
+    assert (row.source, row.salary_annual) == ("survey", 28_800)
+    assert (row.recorded_by, row.recorded_at, row.note) == (None, None, None)
