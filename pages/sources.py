@@ -17,7 +17,7 @@ from outcomes.fieldwork.sources import (
     record_other_outcome,
     recorder_scope,
 )
-from outcomes.fieldwork.sources_csv import import_other_outcomes, template_csv
+from outcomes.fieldwork.sources_csv import ImportReport, import_other_outcomes, template_csv
 from outcomes.instruments import codes
 from outcomes.store.engine import session_scope
 from outcomes.store.tables import utcnow
@@ -44,6 +44,20 @@ def _refused(exc: OutcomesError) -> None:
             st.error(problem.message)
     else:
         show_error(exc)
+
+
+def _import(data: bytes, *, dry_run: bool, replace: bool) -> ImportReport:
+    """Check the file (``dry_run``) or write it, in one unit of work."""
+    with session_scope(get_engine()) as session:
+        return import_other_outcomes(
+            session,
+            settings,
+            data,
+            recorder=recorder,
+            at=utcnow(),
+            dry_run=dry_run,
+            replace=replace,
+        )
 
 
 record_tab, import_tab, list_tab = st.tabs(["Record one", "Import a CSV", "Recorded"])
@@ -165,16 +179,7 @@ with import_tab:
         st.success("This file is imported; its outcomes are under Recorded.")
     elif data is not None:
         try:
-            with session_scope(get_engine()) as session:
-                checked = import_other_outcomes(
-                    session,
-                    settings,
-                    data,
-                    recorder=recorder,
-                    at=utcnow(),
-                    dry_run=True,
-                    replace=replace_all,
-                )
+            checked = _import(data, dry_run=True, replace=replace_all)
         except OutcomesError as exc:
             show_error(exc)
         else:
@@ -187,15 +192,7 @@ with import_tab:
                 st.info(checked.summary())
                 if st.button(f"Write {checked.rows} outcomes", type="primary"):
                     try:
-                        with session_scope(get_engine()) as session:
-                            written = import_other_outcomes(
-                                session,
-                                settings,
-                                data,
-                                recorder=recorder,
-                                at=utcnow(),
-                                replace=replace_all,
-                            )
+                        written = _import(data, dry_run=False, replace=replace_all)
                     except OutcomesError as exc:
                         show_error(exc)
                     else:

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
-from outcomes.cli.common import fail, open_database
+from outcomes.cli.common import echo_json_array, fail, open_database
 
 app = typer.Typer(
     help="Outcomes learned from other sources: record one, import a CSV, list them.",
@@ -177,18 +177,13 @@ def list_(
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
 ) -> None:
     """Outcomes recorded from other sources (learner refs only: no names or e-mails)."""
-    from outcomes.cli.invitations import _json_value
     from outcomes.fieldwork.sources import list_other_outcomes
     from outcomes.store.engine import session_scope
 
     with session_scope(open_database()) as session:
         frame = list_other_outcomes(session, recorder=_recorder(session, by), wave=wave)
     if as_json:
-        records = [
-            {key: _json_value(value) for key, value in record.items()}
-            for record in frame.to_dict(orient="records")
-        ]
-        typer.echo(json.dumps(records, ensure_ascii=False, indent=1))
+        echo_json_array(frame)
         return
     if frame.empty:
         typer.echo("No outcomes from other sources match.")

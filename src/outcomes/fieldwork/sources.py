@@ -717,26 +717,6 @@ def record_other_outcome(
 # --- reading --------------------------------------------------------------------------------------
 
 
-LIST_COLUMNS = (
-    "outcome_id",
-    "learner_ref",
-    "wave_id",
-    "wave",
-    "programme",
-    "source",
-    "observed_on",
-    "activity",
-    "hours_per_week",
-    "salary_annual",
-    "salary_excluded",
-    "occupation_isco",
-    "industry_isic",
-    "job_related",
-    "recorded_at",
-    "note",
-)
-
-
 def list_other_outcomes(
     session: Session,
     *,
