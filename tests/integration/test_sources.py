@@ -645,3 +645,22 @@ def test_a_survey_submitted_later_replaces_an_other_source_outcome(engine: Engin
     [row] = _outcomes(engine)
     assert (row.source, row.salary_annual) == ("survey", 28_800)
     assert (row.recorded_by, row.recorded_at, row.note) == (None, None, None)
+
+
+def test_erasing_a_learner_removes_the_note_staff_wrote_and_coarsens_its_times(
+    engine: Engine, population: Population
+) -> None:
+    from outcomes.privacy.rights import erase_learner
+
+    _record(engine, _outcome("ana@example.org", population.wave_id, note="Ana at Acme, per HR"))
+    with session_scope(engine) as session:
+        learner_id = session.exec(
+            select(Learner.id).where(Learner.ref == population.refs["ana"])
+        ).one()
+        erase_learner(
+            session, learner_id=learner_id or 0, actor="test", settings=SETTINGS, mode="anonymise"
+        )
+    [row] = _outcomes(engine)
+    assert row.note is None and row.source == "employer" and row.activity == "employed_full_time"
+    assert row.observed_on == dt.date(2025, 2, 1)
+    assert row.recorded_at == dt.datetime(2025, 2, 1, tzinfo=dt.UTC)
