@@ -6,7 +6,7 @@ import hashlib
 import streamlit as st
 
 from outcomes.config import get_settings
-from outcomes.errors import OutcomesError
+from outcomes.errors import DatabaseError, OutcomesError, SettingsError
 from outcomes.exports import frame_to_csv
 from outcomes.fieldwork.sources import (
     OutcomeRefused,
@@ -37,13 +37,24 @@ with errors_shown_plainly(), session_scope(get_engine()) as session:
     recorder_scope(session, recorder)  # one sentence, and nothing below, without a scope
 
 
+# Characters Streamlit's Markdown gives a meaning to: a wave name or a typed value inside a
+# sentence is escaped, so "[click](http://evil)" is shown as it is and never becomes a link.
+_MARKDOWN = str.maketrans({c: "\\" + c for c in "\\`*_[]()<>#|~$"})
+
+
+def _plain(text: str) -> str:
+    return text.translate(_MARKDOWN)
+
+
 def _refused(exc: OutcomesError) -> None:
     """Each problem of a refused outcome as its own sentence; other errors as one."""
     if isinstance(exc, OutcomeRefused):
         for problem in exc.problems:
-            st.error(problem.message)
+            st.error(_plain(problem.message))
+    elif isinstance(exc, DatabaseError | SettingsError):
+        show_error(exc)  # the unavailable page, without the database's address
     else:
-        show_error(exc)
+        st.error(_plain(str(exc)))
 
 
 def _import(data: bytes, *, dry_run: bool, replace: bool) -> ImportReport:
@@ -74,7 +85,7 @@ with record_tab:
                     session, key, recorder=recorder
                 )
         except OutcomesError as exc:
-            show_error(exc)
+            _refused(exc)
     graduate = st.session_state.get("sources_graduate")
     if graduate is not None:
         st.text(f"Graduate {graduate.learner_ref}")
@@ -153,7 +164,7 @@ with record_tab:
                     f", replacing the one from {recorded.replaced}" if recorded.replaced else ""
                 )
                 st.success(
-                    f"Recorded: {recorded.activity} ({recorded.source}) in {recorded.wave}"
+                    f"Recorded: {recorded.activity} ({recorded.source}) in {_plain(recorded.wave)}"
                     f"{replaced}."
                 )
                 if recorded.salary_note:
@@ -181,7 +192,7 @@ with import_tab:
         try:
             checked = _import(data, dry_run=True, replace=replace_all)
         except OutcomesError as exc:
-            show_error(exc)
+            _refused(exc)
         else:
             if checked.rejects:
                 st.error(checked.summary())
@@ -194,7 +205,7 @@ with import_tab:
                     try:
                         written = _import(data, dry_run=False, replace=replace_all)
                     except OutcomesError as exc:
-                        show_error(exc)
+                        _refused(exc)
                     else:
                         st.session_state["sources_imported"] = digest
                         st.success(written.summary())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -66,6 +67,11 @@ def _find(at: AppTest, key: str) -> AppTest:
     return button.click().run()
 
 
+def _shown(elements: object) -> list[str]:
+    """What the page shows in these elements, Markdown escapes removed."""
+    return [re.sub(r"\\(.)", r"\1", e.value) for e in elements]  # type: ignore[attr-defined]
+
+
 def _outcomes(engine: Engine) -> list[Outcome]:
     with Session(engine) as session:
         return list(session.exec(select(Outcome).order_by(col(Outcome.id))).all())
@@ -119,7 +125,7 @@ def test_a_refused_outcome_shows_one_sentence_per_problem(
     date.set_value(dt.date(2024, 6, 1))
     [record] = [b for b in at.button if b.label == "Record outcome"]
     at = record.click().run()
-    assert [e.value for e in at.error] == [
+    assert _shown(at.error) == [
         "The date observed, 2024-06-01, is before the award on 2024-07-01.",
         "Hours per week applies only to work, not to seeking_employment.",
     ]
@@ -130,7 +136,7 @@ def test_a_manager_cannot_find_a_graduate_outside_their_programmes(
     app_engine: Engine, staff: dict[str, int]
 ) -> None:
     at = _find(_page(staff["manager"]), "luis@example.org")
-    assert [e.value for e in at.error] == ["That graduate's programme is not assigned to you."]
+    assert _shown(at.error) == ["That graduate's programme is not assigned to you."]
     assert not [b for b in at.button if b.label == "Record outcome"]
 
 
@@ -168,3 +174,35 @@ def test_a_csv_is_written_only_after_its_report_shows_no_reject(
     assert [s.value for s in at.success] == [
         "This file is imported; its outcomes are under Recorded."
     ]
+
+
+HOSTILE = "[click](http://evil) <img src=x onerror=alert(1)>"
+
+
+def test_hostile_wave_names_and_notes_are_shown_as_data(
+    app_engine: Engine, staff: dict[str, int]
+) -> None:
+    from outcomes.store.tables import SurveyWave
+
+    with session_scope(app_engine) as session:
+        wave = session.get(SurveyWave, staff["wave"])
+        assert wave is not None
+        wave.name = HOSTILE
+        session.add(wave)
+    at = _find(_page(staff["admin"]), "ana@example.org")
+    [note] = [t for t in at.text_area if t.label.startswith("Note")]
+    note.input(HOSTILE)
+    [record] = [b for b in at.button if b.label == "Record outcome"]
+    at = record.click().run()
+    [success] = at.success
+    assert HOSTILE not in success.value and HOSTILE in _shown([success])[0]
+    at = _find(at, "ana@example.org")
+    [record] = [b for b in at.button if b.label == "Record outcome"]
+    at = record.click().run()  # the second time: refused, the wave named in the sentence
+    [error] = at.error
+    assert HOSTILE not in error.value and HOSTILE in _shown([error])[0]
+    for kind in ("markdown", "caption", "title", "info", "success", "warning"):
+        for element in getattr(at, kind):
+            assert HOSTILE not in str(element.value), (kind, element.value)
+    shown = "".join(df.value.to_csv() for df in at.dataframe)
+    assert shown.count(HOSTILE) == 2  # the wave and the note, as data
