@@ -26,22 +26,30 @@ Rules, and why:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlmodel import Session, col
 
 from outcomes import audit
 from outcomes.access import permissions
 from outcomes.access.staff import NO_PROGRAMMES, user_by_email, viewer_scope
 from outcomes.config import Settings
-from outcomes.errors import AccessDenied, NotFound, ValidationProblem
-from outcomes.instruments import codes
-from outcomes.instruments.canonical import WORKING_ACTIVITIES, annualise_salary
+from outcomes.errors import AccessDenied, NotFound
+from outcomes.fieldwork.source_rules import (
+    LearnerKey,
+    OtherOutcome,
+    OutcomeRefused,
+    Problem,
+    check_in_context,
+    outcome_measures,
+    parse_outcome,
+    problems_from,
+)
 from outcomes.store.tables import (
     Credential,
     Enrolment,
@@ -55,288 +63,18 @@ from outcomes.store.tables import (
     SurveyWave,
     table_of,
 )
-from outcomes.vocab import ACTIVITIES, OTHER_OUTCOME_SOURCES, OUTCOME_MEASURES, SALARY_PERIODS
+from outcomes.vocab import OTHER_OUTCOME_SOURCES
+
+__all__ = [  # the input model and its rules live in ``source_rules``; re-exported here
+    "LearnerKey",
+    "OtherOutcome",
+    "OutcomeRefused",
+    "Problem",
+    "parse_outcome",
+    "problems_from",
+]
 
 RECORD_ACTION = "sources.record"
-LearnerKey = Literal["any", "ref", "external_id", "email"]
-
-# How each field is named in a sentence.
-LABELS: dict[str, str] = {
-    "learner": "The graduate",
-    "learner_by": "The kind of identifier",
-    "wave": "The wave",
-    "source": "The source",
-    "observed_on": "The date observed",
-    "activity": "The activity",
-    "hours_per_week": "Hours per week",
-    "salary": "The salary",
-    "currency": "The currency",
-    "period": "The pay period",
-    "occupation_isco": "The occupation",
-    "industry_isic": "The industry",
-    "job_related": "Job relatedness",
-    "note": "The note",
-}
-_KINDS = {
-    "wave": "a wave id or name",
-    "observed_on": "a date (YYYY-MM-DD)",
-    "hours_per_week": "a number",
-    "salary": "a number",
-    "job_related": "a whole number from 1 to 5",
-}
-NOTE_MAX = 2000
-# Fields that describe work: refused with any other activity (the survey drops them).
-WORK_FIELDS = ("hours_per_week", "salary", "occupation_isco", "industry_isic", "job_related")
-
-
-class OtherOutcome(BaseModel):
-    """One outcome learned elsewhere, as staff give it (strict: unknown fields are errors)."""
-
-    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
-
-    learner: str = Field(min_length=1, max_length=500)
-    learner_by: LearnerKey = "any"
-    wave: int | str
-    source: str
-    observed_on: dt.date | None = None  # None: the day it is recorded
-    activity: str
-    hours_per_week: float | None = None
-    salary: float | None = None
-    currency: str | None = None
-    period: str | None = None
-    occupation_isco: str | None = None
-    industry_isic: str | None = None
-    job_related: int | None = None
-    note: str | None = None
-
-    @field_validator("learner")
-    @classmethod
-    def _learner(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("Give the graduate's learner ref, external id or e-mail address.")
-        return value.strip()
-
-    @field_validator("wave")
-    @classmethod
-    def _wave(cls, value: int | str) -> int | str:
-        if isinstance(value, str):
-            text = value.strip()
-            if not text:
-                raise ValueError("Give the wave (its id or its name).")
-            return int(text) if text.isdigit() else text
-        return value
-
-    @field_validator("source")
-    @classmethod
-    def _source(cls, value: str) -> str:
-        if value not in OTHER_OUTCOME_SOURCES:
-            raise ValueError(
-                f"The source '{value}' is not one of {', '.join(OTHER_OUTCOME_SOURCES)} "
-                "(survey outcomes come only from the survey)."
-            )
-        return value
-
-    @field_validator("activity")
-    @classmethod
-    def _activity(cls, value: str) -> str:
-        if value == "unknown":
-            raise ValueError("The activity 'unknown' records nothing: give what was learned.")
-        if value not in ACTIVITIES:
-            known = ", ".join(a for a in ACTIVITIES if a != "unknown")
-            raise ValueError(f"The activity '{value}' is not one of {known}.")
-        return value
-
-    @field_validator("hours_per_week")
-    @classmethod
-    def _hours(cls, value: float | None) -> float | None:
-        if value is not None and not 0 < value <= 168:
-            raise ValueError(f"Hours per week must be more than 0 and at most 168, not {value:g}.")
-        return value
-
-    @field_validator("salary")
-    @classmethod
-    def _salary(cls, value: float | None) -> float | None:
-        if value is not None and not (value > 0 and value < 1e12):
-            raise ValueError(f"The salary must be a positive amount, not {value:g}.")
-        return value
-
-    @field_validator("currency")
-    @classmethod
-    def _currency(cls, value: str | None) -> str | None:
-        if value is None or not value.strip():
-            return None
-        code = value.strip().upper()
-        if len(code) != 3 or not code.isalpha() or not code.isascii():
-            raise ValueError(f"The currency '{value}' is not a three-letter ISO 4217 code.")
-        return code
-
-    @field_validator("period")
-    @classmethod
-    def _period(cls, value: str | None) -> str | None:
-        if value is None or not value.strip():
-            return None
-        period = value.strip().lower()
-        if period not in SALARY_PERIODS:
-            raise ValueError(f"The pay period '{value}' is not one of {', '.join(SALARY_PERIODS)}.")
-        return period
-
-    @field_validator("occupation_isco")
-    @classmethod
-    def _occupation(cls, value: str | None) -> str | None:
-        if value is None or not value.strip():
-            return None
-        if value.strip() not in codes.occupations():
-            raise ValueError(
-                f"The occupation '{value}' is not an ISCO-08 major group (a digit 0 to 9)."
-            )
-        return value.strip()
-
-    @field_validator("industry_isic")
-    @classmethod
-    def _industry(cls, value: str | None) -> str | None:
-        if value is None or not value.strip():
-            return None
-        section = value.strip().upper()
-        if section not in codes.industries():
-            raise ValueError(
-                f"The industry '{value}' is not an ISIC Rev.4 section (a letter A to U)."
-            )
-        return section
-
-    @field_validator("job_related")
-    @classmethod
-    def _related(cls, value: int | None) -> int | None:
-        if value is not None and not 1 <= value <= 5:
-            raise ValueError(f"Job relatedness must be a whole number from 1 to 5, not {value}.")
-        return value
-
-    @field_validator("note")
-    @classmethod
-    def _note(cls, value: str | None) -> str | None:
-        if value is None or not value.strip():
-            return None
-        if len(value) > NOTE_MAX:
-            raise ValueError(f"The note is {len(value):,} characters long; at most {NOTE_MAX:,}.")
-        return value
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with one field of an outcome, in one sentence."""
-
-    field: str  # a field of ``OtherOutcome`` ("" for the outcome as a whole)
-    message: str
-    kind: Literal["invalid", "not_found", "denied", "conflict"] = "invalid"
-
-
-class OutcomeRefused(ValidationProblem):
-    """An outcome that cannot be recorded: one sentence per problem, all in the message."""
-
-    def __init__(self, problems: Iterable[Problem]) -> None:
-        self.problems = tuple(problems)
-        super().__init__(" ".join(p.message for p in self.problems))
-
-
-def problems_from(error: ValidationError) -> list[Problem]:
-    """Pydantic's errors on ``OtherOutcome`` as one plain sentence per field."""
-    problems: dict[str, Problem] = {}
-    for item in error.errors():
-        name = str(item["loc"][0]) if item["loc"] else ""
-        if name in problems:
-            continue  # a union reports each branch; one sentence per field is enough
-        label = LABELS.get(name, name)
-        kind = item["type"]
-        if kind == "value_error":
-            message = str(item["ctx"]["error"])
-        elif kind == "missing":
-            message = f"{label} is required."
-        elif kind == "extra_forbidden":
-            message = f"'{name}' is not a field of an outcome."
-        elif kind == "string_too_short":
-            message = f"{label} is empty."
-        elif kind == "string_too_long":
-            message = f"{label} is longer than {item['ctx']['max_length']} characters."
-        elif kind == "literal_error":
-            message = f"{label} must be one of {item['ctx']['expected']}."
-        else:
-            message = f"{label} must be {_KINDS.get(name, 'text')}."
-        problems[name] = Problem(name, message)
-    return list(problems.values())
-
-
-def parse_outcome(values: dict[str, Any]) -> OtherOutcome:
-    """``OtherOutcome`` from plain values, or ``OutcomeRefused`` with one sentence per field."""
-    try:
-        return OtherOutcome.model_validate(values)
-    except ValidationError as exc:
-        raise OutcomeRefused(problems_from(exc)) from None
-
-
-def check_in_context(
-    outcome: OtherOutcome, settings: Settings, *, awarded_on: dt.date | None, today: dt.date
-) -> tuple[dt.date, list[Problem]]:
-    """The date observed, and what is wrong with the outcome given the award, today and the
-    settings (pure)."""
-    problems: list[Problem] = []
-    observed = outcome.observed_on or today
-    if observed > today:
-        problems.append(Problem("observed_on", f"The date observed, {observed}, is in the future."))
-    if awarded_on is not None and observed < awarded_on:
-        problems.append(
-            Problem(
-                "observed_on",
-                f"The date observed, {observed}, is before the award on {awarded_on}.",
-            )
-        )
-    working = outcome.activity in WORKING_ACTIVITIES
-    if not working:
-        for name in WORK_FIELDS:
-            if getattr(outcome, name) is not None:
-                problems.append(
-                    Problem(
-                        name, f"{LABELS[name]} applies only to work, not to {outcome.activity}."
-                    )
-                )
-    if outcome.salary is None:
-        for name in ("currency", "period"):
-            if getattr(outcome, name) is not None:
-                problems.append(Problem(name, f"{LABELS[name]} is given without a salary."))
-    elif working:
-        for name, what in (("currency", "a currency"), ("period", "a pay period")):
-            if getattr(outcome, name) is None:
-                problems.append(Problem(name, f"A salary needs {what} too."))
-        if outcome.currency and settings.rate_to_base(outcome.currency) is None:
-            problems.append(
-                Problem(
-                    "currency",
-                    f"There is no exchange rate from {outcome.currency} to "
-                    f"{settings.base_currency}: set OUTCOMES_EXCHANGE_RATES, or give the salary "
-                    f"in {settings.base_currency}.",
-                )
-            )
-        if outcome.period == "hourly" and outcome.hours_per_week is None:
-            problems.append(
-                Problem("hours_per_week", "An hourly salary needs the hours per week too.")
-            )
-    hours = outcome.hours_per_week
-    threshold = settings.fulltime_hours
-    if hours is not None and outcome.activity == "employed_full_time" and hours < threshold:
-        problems.append(
-            Problem(
-                "hours_per_week",
-                f"{hours:g} hours per week is below the full-time threshold of {threshold:g}: "
-                "choose employed_part_time, or correct the hours.",
-            )
-        )
-    if hours is not None and outcome.activity == "employed_part_time" and hours >= threshold:
-        problems.append(
-            Problem(
-                "hours_per_week",
-                f"{hours:g} hours per week reaches the full-time threshold of {threshold:g}: "
-                "choose employed_full_time, or correct the hours.",
-            )
-        )
-    return observed, problems
 
 
 # --- who records ------------------------------------------------------------------------------
@@ -390,124 +128,198 @@ def recorder_scope(session: Session, recorder: Recorder) -> set[int] | None:
     return scope
 
 
-# --- finding the graduate and the invitation ----------------------------------------------------
+# --- finding graduates, waves and invitations: many in a few queries --------------------------
+
+CHUNK = 500  # values per IN (…) list: well inside every engine's limit on bound parameters
+_WHAT = {
+    "any": "learner ref, external id or e-mail address",
+    "ref": "learner ref",
+    "external_id": "external id",
+    "email": "e-mail address",
+}
 
 
-def find_learner(session: Session, key: str, by: LearnerKey = "any") -> Learner | Problem:
-    """The learner with this ref, external id or e-mail (``by`` says which; "any": each)."""
-    value = key.strip()
-    ids: set[int] = set()
-    if by in ("any", "ref"):
-        found = session.execute(
-            sa.select(col(Learner.id)).where(col(Learner.ref) == value)
-        ).scalar_one_or_none()
-        if found is not None:
-            ids.add(found)
-    if not ids and by in ("any", "external_id"):
-        ids |= set(
-            session.execute(
-                sa.select(col(LearnerExternalId.learner_id)).where(
-                    col(LearnerExternalId.value) == value
+def _chunks(values: Iterable[Any]) -> Iterator[list[Any]]:
+    ordered = sorted(set(values))
+    for start in range(0, len(ordered), CHUNK):
+        yield ordered[start : start + CHUNK]
+
+
+class LearnerLookup:
+    """Graduates by learner ref, external id or e-mail (case-insensitive), for many keys at
+    once: one query per kind of key and chunk, instead of three per row of an import."""
+
+    def __init__(self, session: Session, keys: Iterable[tuple[LearnerKey, str]]) -> None:
+        wanted = [(by, value.strip()) for by, value in keys]
+        self._ref: dict[str, int] = {}
+        self._external: dict[str, set[int]] = defaultdict(set)
+        self._email: dict[str, set[int]] = defaultdict(set)
+        ref, ext = col(Learner.ref), col(LearnerExternalId.value)
+        email = sa.func.lower(col(LearnerIdentity.email))
+        for chunk in _chunks(v for by, v in wanted if by in ("any", "ref")):
+            rows = session.execute(sa.select(ref, col(Learner.id)).where(ref.in_(chunk)))
+            self._ref.update((value, learner_id) for value, learner_id in rows)
+        for chunk in _chunks(v for by, v in wanted if by in ("any", "external_id")):
+            rows = session.execute(
+                sa.select(ext, col(LearnerExternalId.learner_id)).where(ext.in_(chunk))
+            )
+            for value, learner_id in rows:
+                self._external[value].add(learner_id)
+        for chunk in _chunks(v.lower() for by, v in wanted if by in ("any", "email")):
+            rows = session.execute(
+                sa.select(email, col(LearnerIdentity.learner_id)).where(email.in_(chunk))
+            )
+            for value, learner_id in rows:
+                self._email[value].add(learner_id)
+        ids = set(self._ref.values()).union(*self._external.values(), *self._email.values())
+        self._learners: dict[int, Learner] = {}
+        for chunk in _chunks(ids):
+            for learner in session.execute(
+                sa.select(Learner).where(col(Learner.id).in_(chunk))
+            ).scalars():
+                assert learner.id is not None
+                self._learners[learner.id] = learner
+
+    def find(self, by: LearnerKey, key: str) -> Learner | Problem:
+        """The one graduate with this key (ref first, then external id, then e-mail)."""
+        value = key.strip()
+        ids: set[int] = set()
+        if by in ("any", "ref") and value in self._ref:
+            ids = {self._ref[value]}
+        if not ids and by in ("any", "external_id"):
+            ids = set(self._external.get(value, ()))
+        if not ids and by in ("any", "email"):
+            ids = set(self._email.get(value.lower(), ()))
+        if not ids:
+            return Problem("learner", f"No graduate has that {_WHAT[by]}.", "not_found")
+        if len(ids) > 1:
+            return Problem(
+                "learner",
+                f"{len(ids)} graduates have that {_WHAT[by]}: use the learner ref instead.",
+            )
+        learner = self._learners[ids.pop()]
+        if learner.erased_at is not None:
+            return Problem("learner", "That graduate's record was erased.", "not_found")
+        return learner
+
+
+class WaveLookup:
+    """Survey waves by id or exact name, for many references at once."""
+
+    def __init__(self, session: Session, refs: Iterable[int | str]) -> None:
+        wanted = list(refs)
+        self._by_id: dict[int, SurveyWave] = {}
+        self._by_name: dict[str, SurveyWave] = {}
+        for chunk in _chunks(r for r in wanted if isinstance(r, int)):
+            for wave in session.execute(
+                sa.select(SurveyWave).where(col(SurveyWave.id).in_(chunk))
+            ).scalars():
+                self._by_id[wave.id or 0] = wave
+        for chunk in _chunks(r for r in wanted if isinstance(r, str)):
+            for wave in session.execute(
+                sa.select(SurveyWave).where(col(SurveyWave.name).in_(chunk))
+            ).scalars():
+                self._by_name[wave.name] = wave
+
+    def find(self, ref: int | str) -> SurveyWave | Problem:
+        """The wave, or a sentence saying there is none."""
+        if isinstance(ref, int):
+            found, described = self._by_id.get(ref), f"with id {ref}"
+        else:
+            found, described = self._by_name.get(ref), f"named '{ref}'"
+        if found is None:
+            return Problem("wave", f"There is no survey wave {described}.", "not_found")
+        return found
+
+
+@dataclass(frozen=True)
+class Target:
+    """A graduate's invitation in a wave, and what an outcome written for it must respect."""
+
+    invitation_id: int
+    enrolment_id: int
+    programme_id: int
+    programme: str
+    awarded_on: dt.date | None  # the first credential's issue date (or the enrolment's end)
+    existing_id: int | None  # the outcome already recorded for the learner in the wave
+    existing_source: str | None
+    existing_observed_on: dt.date | None
+
+
+def find_targets(
+    session: Session, pairs: Iterable[tuple[int, int]], *, lock: bool
+) -> dict[tuple[int, int], Target]:
+    """The invitation of each (learner id, wave id) that has one, with its programme, award
+    date and any outcome already there. ``lock`` takes the invitations' rows for the unit of
+    work, as a survey submit does (``survey.py``), so the two never interleave."""
+    wanted = set(pairs)
+    inv, enr, prog = table_of(Invitation), table_of(Enrolment), table_of(Programme)
+    cred, out = table_of(Credential), table_of(Outcome)
+    issued = (
+        sa.select(sa.func.min(cred.c.issued_on))
+        .where(cred.c.enrolment_id == enr.c.id)
+        .scalar_subquery()
+    )
+    waves = sorted({wave for _, wave in wanted})
+    found: dict[tuple[int, int], Target] = {}
+    for chunk in _chunks(learner for learner, _ in wanted):
+        statement = (
+            sa.select(
+                inv.c.learner_id,
+                inv.c.wave_id,
+                inv.c.id,
+                inv.c.enrolment_id,
+                prog.c.id,
+                prog.c.code,
+                sa.func.coalesce(issued, enr.c.ended_on, type_=sa.Date),
+                out.c.id,
+                out.c.source,
+                out.c.observed_on,
+            )
+            .select_from(
+                inv.join(enr, enr.c.id == inv.c.enrolment_id)
+                .join(prog, prog.c.id == enr.c.programme_id)
+                .outerjoin(
+                    out,
+                    sa.and_(out.c.learner_id == inv.c.learner_id, out.c.wave_id == inv.c.wave_id),
                 )
-            ).scalars()
+            )
+            .where(inv.c.learner_id.in_(chunk), inv.c.wave_id.in_(waves))
         )
-    if not ids and by in ("any", "email"):
-        ids |= set(
-            session.execute(
-                sa.select(col(LearnerIdentity.learner_id)).where(
-                    sa.func.lower(col(LearnerIdentity.email)) == value.lower()
-                )
-            ).scalars()
-        )
-    what = {
-        "any": "learner ref, external id or e-mail address",
-        "ref": "learner ref",
-        "external_id": "external id",
-        "email": "e-mail address",
-    }[by]
-    if not ids:
-        return Problem("learner", f"No graduate has that {what}.", "not_found")
-    if len(ids) > 1:
-        return Problem(
-            "learner",
-            f"{len(ids)} graduates have that {what}: use the learner ref instead.",
-        )
-    learner = session.get(Learner, ids.pop())
-    assert learner is not None
-    if learner.erased_at is not None:
-        return Problem("learner", "That graduate's record was erased.", "not_found")
-    return learner
-
-
-def find_wave(session: Session, ref: int | str) -> SurveyWave | Problem:
-    """The wave with this id (or, for text, this exact name)."""
-    if isinstance(ref, int):
-        wave = session.get(SurveyWave, ref)
-        described = f"with id {ref}"
-    else:
-        wave = session.execute(
-            sa.select(SurveyWave).where(col(SurveyWave.name) == ref)
-        ).scalar_one_or_none()
-        described = f"named '{ref}'"
-    if wave is None:
-        return Problem("wave", f"There is no survey wave {described}.", "not_found")
-    return wave
-
-
-def awarded_on(session: Session, enrolment_id: int) -> dt.date | None:
-    """When the enrolment's first credential was issued (a non-completer: when it ended)."""
-    issued = session.execute(
-        sa.select(sa.func.min(col(Credential.issued_on))).where(
-            col(Credential.enrolment_id) == enrolment_id
-        )
-    ).scalar_one_or_none()
-    if issued is not None:
-        return issued  # type: ignore[no-any-return]
-    enrolment = session.get(Enrolment, enrolment_id)
-    return enrolment.ended_on if enrolment else None
+        if lock:
+            statement = statement.with_for_update(of=inv)
+        for learner, wave, *rest in session.execute(statement):
+            if (learner, wave) in wanted:
+                found[(learner, wave)] = Target(*rest)
+    return found
 
 
 @dataclass(frozen=True)
 class Planned:
-    """An outcome checked and ready to write."""
+    """An outcome checked against the records and ready to write."""
 
+    outcome: OtherOutcome
     learner: Learner
     wave: SurveyWave
-    invitation: Invitation
-    programme: str
+    target: Target
     values: dict[str, Any]  # the outcome row's measures
     observed_on: dt.date
     salary_note: str | None  # why a salary is kept but excluded (the floor), if it is
-    existing: Outcome | None  # an other-source outcome to replace
 
 
-def plan_outcome(
-    session: Session,
-    settings: Settings,
+def decide(
     outcome: OtherOutcome,
+    settings: Settings,
     *,
+    learner: Learner,
+    wave: SurveyWave,
+    target: Target | None,
     scope: set[int] | None,
     today: dt.date,
     replace: bool,
-    lock: bool,
 ) -> Planned | list[Problem]:
-    """Check one outcome against the records; what to write, or every problem found."""
-    found = find_learner(session, outcome.learner, outcome.learner_by)
-    wave = find_wave(session, outcome.wave)
-    problems = [p for p in (found, wave) if isinstance(p, Problem)]
-    if problems:
-        return problems
-    assert isinstance(found, Learner) and isinstance(wave, SurveyWave)
-    statement = (
-        sa.select(Invitation, col(Programme.id), col(Programme.code))
-        .join(Enrolment, col(Enrolment.id) == col(Invitation.enrolment_id))
-        .join(Programme, col(Programme.id) == col(Enrolment.programme_id))
-        .where(col(Invitation.learner_id) == found.id, col(Invitation.wave_id) == wave.id)
-    )
-    if lock:  # serialised with a survey submit for the same invitation (survey.py locks it)
-        statement = statement.with_for_update(of=table_of(Invitation))
-    row = session.execute(statement).one_or_none()
-    if row is None:
+    """Whether ``outcome`` may be written for this graduate's invitation in ``wave`` (pure)."""
+    if target is None:
         return [
             Problem(
                 "wave",
@@ -516,18 +328,12 @@ def plan_outcome(
                 "not_found",
             )
         ]
-    invitation, programme_id, programme_code = row
-    if scope is not None and programme_id not in scope:
+    if scope is not None and target.programme_id not in scope:
         return [Problem("learner", "That graduate's programme is not assigned to you.", "denied")]
     observed, problems = check_in_context(
-        outcome, settings, awarded_on=awarded_on(session, invitation.enrolment_id), today=today
+        outcome, settings, awarded_on=target.awarded_on, today=today
     )
-    existing = session.execute(
-        sa.select(Outcome).where(
-            col(Outcome.learner_id) == found.id, col(Outcome.wave_id) == wave.id
-        )
-    ).scalar_one_or_none()
-    if existing is not None and existing.source == "survey":
+    if target.existing_source == "survey":
         problems.append(
             Problem(
                 "",
@@ -536,38 +342,61 @@ def plan_outcome(
                 "conflict",
             )
         )
-    elif existing is not None and not replace:
+    elif target.existing_source is not None and not replace:
         problems.append(
             Problem(
                 "",
-                f"An outcome from {existing.source} (observed {existing.observed_on}) is already "
-                f"recorded for this graduate in wave '{wave.name}': replace it explicitly to "
-                "change it.",
+                f"An outcome from {target.existing_source} (observed "
+                f"{target.existing_observed_on}) is already recorded for this graduate in wave "
+                f"'{wave.name}': replace it explicitly to change it.",
                 "conflict",
             )
         )
-    values, salary_note = _measures(outcome, settings)
     if problems:
         return problems
-    return Planned(found, wave, invitation, programme_code, values, observed, salary_note, existing)
+    values, salary_note = outcome_measures(outcome, settings)
+    return Planned(outcome, learner, wave, target, values, observed, salary_note)
 
 
-def _measures(outcome: OtherOutcome, settings: Settings) -> tuple[dict[str, Any], str | None]:
-    values: dict[str, Any] = dict.fromkeys(OUTCOME_MEASURES)
-    values.update(
-        activity=outcome.activity,
-        hours_per_week=outcome.hours_per_week,
-        salary_excluded=False,
-        occupation_isco=outcome.occupation_isco,
-        industry_isic=outcome.industry_isic,
-        job_related=outcome.job_related,
-    )
-    note = None
-    if outcome.salary is not None and outcome.currency and outcome.period:
-        money = {"amount": outcome.salary, "currency": outcome.currency, "period": outcome.period}
-        annual, excluded, note = annualise_salary(money, outcome.hours_per_week, settings)
-        values.update(salary_annual=annual, salary_excluded=excluded)
-    return values, note
+def plan_outcomes(
+    session: Session,
+    settings: Settings,
+    outcomes: Sequence[OtherOutcome],
+    *,
+    scope: set[int] | None,
+    today: dt.date,
+    replace: bool,
+    lock: bool,
+) -> list[Planned | list[Problem]]:
+    """Check each outcome against the records, in a few queries whatever their number."""
+    learners = LearnerLookup(session, ((o.learner_by, o.learner) for o in outcomes))
+    waves = WaveLookup(session, (o.wave for o in outcomes))
+    found = [(learners.find(o.learner_by, o.learner), waves.find(o.wave)) for o in outcomes]
+    pairs = {
+        (learner.id or 0, wave.id or 0)
+        for learner, wave in found
+        if isinstance(learner, Learner) and isinstance(wave, SurveyWave)
+    }
+    targets = find_targets(session, pairs, lock=lock)
+    results: list[Planned | list[Problem]] = []
+    for outcome, (learner, wave) in zip(outcomes, found, strict=True):
+        if isinstance(learner, Problem) or isinstance(wave, Problem):
+            results.append([p for p in (learner, wave) if isinstance(p, Problem)])
+            continue
+        target = targets.get((learner.id or 0, wave.id or 0))
+        results.append(
+            decide(
+                outcome,
+                settings,
+                learner=learner,
+                wave=wave,
+                target=target,
+                scope=scope,
+                today=today,
+                replace=replace,
+            )
+        )
+    return results
 
 
 # --- writing ------------------------------------------------------------------------------------
@@ -608,81 +437,84 @@ class RecordedOutcome:
         }
 
 
+def _summary(row: Outcome) -> dict[str, str]:
+    return {"source": row.source, "activity": row.activity, "observed_on": str(row.observed_on)}
+
+
 def write_planned(
     session: Session,
-    planned: Planned,
-    outcome: OtherOutcome,
+    planned: Sequence[Planned],
     recorder: Recorder,
     *,
     at: dt.datetime,
     via: str,
-) -> RecordedOutcome:
-    """Write a checked outcome (insert, or replace an other-source one) and audit it."""
-    row = planned.existing
-    before = None
-    assert planned.learner.id is not None and planned.wave.id is not None
-    if row is None:
-        row = Outcome(
-            learner_id=planned.learner.id,
-            enrolment_id=planned.invitation.enrolment_id,
-            wave_id=planned.wave.id,
-            source=outcome.source,
-            observed_on=planned.observed_on,
-            activity=outcome.activity,
+) -> list[RecordedOutcome]:
+    """Write checked outcomes (insert, or replace an other-source one) in one flush; each is
+    audited (who, learner ref, wave, source; before and after for a replacement)."""
+    replaced: dict[int, Outcome] = {}
+    for chunk in _chunks(p.target.existing_id for p in planned if p.target.existing_id):
+        for row in session.execute(sa.select(Outcome).where(col(Outcome.id).in_(chunk))).scalars():
+            replaced[row.id or 0] = row
+    written: list[tuple[Planned, Outcome, dict[str, str] | None]] = []
+    for plan in planned:
+        existing = replaced.get(plan.target.existing_id or 0)
+        before = _summary(existing) if existing is not None else None
+        row = existing or Outcome(
+            learner_id=plan.learner.id or 0,
+            enrolment_id=plan.target.enrolment_id,
+            wave_id=plan.wave.id or 0,
+            source=plan.outcome.source,
+            observed_on=plan.observed_on,
+            activity=plan.outcome.activity,
         )
-    else:
-        before = {
+        row.enrolment_id = plan.target.enrolment_id
+        row.response_id = None
+        row.source = plan.outcome.source
+        row.observed_on = plan.observed_on
+        for name, value in plan.values.items():
+            setattr(row, name, value)
+        row.recorded_by = recorder.email[:320]
+        row.recorded_at = at
+        row.note = plan.outcome.note
+        session.add(row)
+        written.append((plan, row, before))
+    session.flush()  # one batch of INSERTs (and UPDATEs), their ids back
+    results = []
+    for plan, row, before in written:
+        assert row.id is not None
+        detail: dict[str, Any] = {
+            "learner_ref": plan.learner.ref,
+            "wave_id": row.wave_id,
             "source": row.source,
-            "activity": row.activity,
-            "observed_on": row.observed_on.isoformat(),
+            "via": via,
         }
-    row.enrolment_id = planned.invitation.enrolment_id
-    row.response_id = None
-    row.source = outcome.source
-    row.observed_on = planned.observed_on
-    for name, value in planned.values.items():
-        setattr(row, name, value)
-    row.recorded_by = recorder.email[:320]
-    row.recorded_at = at
-    row.note = outcome.note
-    session.add(row)
-    session.flush()
-    assert row.id is not None
-    after = {
-        "source": row.source,
-        "activity": row.activity,
-        "observed_on": row.observed_on.isoformat(),
-    }
-    detail: dict[str, Any] = {
-        "learner_ref": planned.learner.ref,
-        "wave_id": planned.wave.id,
-        "source": row.source,
-        "via": via,
-    }
-    if before is not None:
-        detail.update(before=before, after=after)
-    audit.record(
-        session,
-        actor=recorder.actor,
-        action="outcome.replaced" if before is not None else "outcome.recorded",
-        object_type="outcome",
-        object_id=row.id,
-        detail=detail,
-    )
-    return RecordedOutcome(
-        outcome_id=row.id,
-        learner_ref=planned.learner.ref,
-        wave_id=planned.wave.id,
-        wave=planned.wave.name,
-        programme=planned.programme,
-        source=row.source,
-        observed_on=row.observed_on,
-        activity=row.activity,
-        salary_annual=row.salary_annual,
-        salary_excluded=row.salary_excluded,
-        salary_note=planned.salary_note,
-        replaced=None if before is None else str(before["source"]),
-    )
+        if before is not None:
+            detail.update(before=before, after=_summary(row))
+        audit.record(
+            session,
+            actor=recorder.actor,
+            action="outcome.replaced" if before is not None else "outcome.recorded",
+            object_type="outcome",
+            object_id=row.id,
+            detail=detail,
+        )
+        results.append(
+            RecordedOutcome(
+                outcome_id=row.id,
+                learner_ref=plan.learner.ref,
+                wave_id=row.wave_id,
+                wave=plan.wave.name,
+                programme=plan.target.programme,
+                source=row.source,
+                observed_on=row.observed_on,
+                activity=row.activity,
+                salary_annual=row.salary_annual,
+                salary_excluded=row.salary_excluded,
+                salary_note=plan.salary_note,
+                replaced=None if before is None else before["source"],
+            )
+        )
+    return results
 
 
 def refusal(problems: list[Problem]) -> Exception:
@@ -706,12 +538,13 @@ def record_other_outcome(
 ) -> RecordedOutcome:
     """Record one outcome learned elsewhere for a graduate's invitation in a wave; audited."""
     scope = recorder_scope(session, recorder)
-    planned = plan_outcome(
-        session, settings, outcome, scope=scope, today=at.date(), replace=replace, lock=True
+    [planned] = plan_outcomes(
+        session, settings, [outcome], scope=scope, today=at.date(), replace=replace, lock=True
     )
     if isinstance(planned, list):
         raise refusal(planned)
-    return write_planned(session, planned, outcome, recorder, at=at, via=via)
+    [recorded] = write_planned(session, [planned], recorder, at=at, via=via)
+    return recorded
 
 
 # --- reading --------------------------------------------------------------------------------------
@@ -761,7 +594,8 @@ def list_other_outcomes(
     if scope is not None:
         statement = statement.where(prog.c.id.in_(sorted(scope)))
     if wave is not None:
-        found = find_wave(session, int(wave) if str(wave).isdigit() else wave)
+        ref: int | str = int(wave) if str(wave).isdigit() else wave
+        found = WaveLookup(session, [ref]).find(ref)
         if isinstance(found, Problem):
             raise NotFound(found.message)
         statement = statement.where(out.c.wave_id == found.id)
@@ -793,7 +627,7 @@ def find_graduate(
 ) -> Graduate:
     """The graduate with this ref, external id or e-mail, with their waves in scope."""
     scope = recorder_scope(session, recorder)
-    found = find_learner(session, key, by)
+    found = LearnerLookup(session, [(by, key)]).find(by, key)
     if isinstance(found, Problem):
         raise refusal([found])
     inv, enr, prog = table_of(Invitation), table_of(Enrolment), table_of(Programme)

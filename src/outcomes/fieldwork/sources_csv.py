@@ -38,7 +38,7 @@ from outcomes.fieldwork.sources import (
     RecordedOutcome,
     Recorder,
     parse_outcome,
-    plan_outcome,
+    plan_outcomes,
     recorder_scope,
     write_planned,
 )
@@ -348,23 +348,27 @@ def import_other_outcomes(
     """
     scope = recorder_scope(session, recorder)
     _, rows = read_rows(data)
-    rejects: list[Reject] = []
-    ready: list[tuple[Planned, OtherOutcome]] = []
-    seen: dict[tuple[int, int], int] = {}
-    for number, row in rows:
-        parsed = parse_row(number, row)
-        if isinstance(parsed, list):
-            rejects.extend(parsed)
-            continue
-        planned = plan_outcome(
+    parsed = [(number, row, parse_row(number, row)) for number, row in rows]
+    valid = [outcome for _, _, outcome in parsed if isinstance(outcome, OtherOutcome)]
+    plans = iter(
+        plan_outcomes(
             session,
             settings,
-            parsed,
+            valid,
             scope=scope,
             today=at.date(),
             replace=replace,
             lock=not dry_run,
         )
+    )
+    rejects: list[Reject] = []
+    ready: list[Planned] = []
+    seen: dict[tuple[int, int], int] = {}
+    for number, row, outcome in parsed:
+        if isinstance(outcome, list):
+            rejects.extend(outcome)
+            continue
+        planned = next(plans)
         if isinstance(planned, list):
             rejects.extend(_rejects(number, planned, row))
             continue
@@ -379,14 +383,11 @@ def import_other_outcomes(
             )
             continue
         seen[key] = number
-        ready.append((planned, parsed))
-    checked = tuple(p.learner.ref for p, _ in ready)
+        ready.append(planned)
+    checked = tuple(p.learner.ref for p in ready)
     if rejects or dry_run:
         return ImportReport(len(rows), tuple(rejects), dry_run, checked=checked)
-    written = tuple(
-        write_planned(session, planned, outcome, recorder, at=at, via="import")
-        for planned, outcome in ready
-    )
+    written = tuple(write_planned(session, ready, recorder, at=at, via="import"))
     raw = data.encode("utf-8") if isinstance(data, str) else data
     audit.record(
         session,
