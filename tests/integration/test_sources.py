@@ -664,3 +664,47 @@ def test_erasing_a_learner_removes_the_note_staff_wrote_and_coarsens_its_times(
     assert row.note is None and row.source == "employer" and row.activity == "employed_full_time"
     assert row.observed_on == dt.date(2025, 2, 1)
     assert row.recorded_at == dt.datetime(2025, 2, 1, tzinfo=dt.UTC)
+
+
+def test_a_record_that_waited_for_a_survey_submit_sees_the_answer_and_refuses(
+    engine: Engine, population: Population
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time (BEGIN IMMEDIATE): there is no race")
+    import threading
+
+    outcome = _outcome("ana@example.org", population.wave_id)
+    errors: list[BaseException] = []
+    with session_scope(engine) as submitting:
+        # As a survey submit does: lock the invitation, write the graduate's own outcome.
+        invitation = submitting.exec(
+            select(Invitation)
+            .where(Invitation.id == population.invitations["ana"])
+            .with_for_update()
+        ).one()
+        submitting.add(
+            Outcome(
+                learner_id=invitation.learner_id,
+                enrolment_id=invitation.enrolment_id,
+                wave_id=invitation.wave_id,
+                source="survey",
+                observed_on=AT.date(),
+                activity="seeking_employment",
+            )
+        )
+        submitting.flush()
+
+        def record() -> None:
+            try:
+                _record(engine, outcome)
+            except BaseException as exc:  # handed to the test thread
+                errors.append(exc)
+
+        staff = threading.Thread(target=record)
+        staff.start()
+        staff.join(timeout=1.0)
+        assert staff.is_alive(), "the record did not wait for the invitation's lock"
+    staff.join(timeout=30)
+    [error] = errors
+    assert isinstance(error, OutcomeRefused) and "never overwritten" in str(error)
+    assert [r.source for r in _outcomes(engine)] == ["survey"]

@@ -287,7 +287,14 @@ def find_targets(
             .where(inv.c.learner_id.in_(chunk), inv.c.wave_id.in_(waves))
         )
         if lock:
-            statement = statement.with_for_update(of=inv)
+            # Locked first, read after: on PostgreSQL each statement sees what was committed
+            # when it began, so an outcome a survey submit wrote while we waited for its lock
+            # is seen by the read below (a FOR UPDATE on the join would miss it).
+            session.execute(
+                sa.select(inv.c.id)
+                .where(inv.c.learner_id.in_(chunk), inv.c.wave_id.in_(waves))
+                .with_for_update()
+            )
         for learner, wave, *rest in session.execute(statement):
             if (learner, wave) in wanted:
                 found[(learner, wave)] = Target(*rest)
