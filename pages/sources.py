@@ -24,6 +24,8 @@ from outcomes.store.tables import utcnow
 from outcomes.vocab import ACTIVITIES, OTHER_OUTCOME_SOURCES, SALARY_PERIODS
 from outcomes.web.context import errors_shown_plainly, get_engine, guard, show_error
 
+SHOWN = 2000  # rows of the recorded list on the page
+
 viewer = guard("sources")
 settings = get_settings()
 st.title("Other outcome sources")
@@ -212,7 +214,11 @@ with import_tab:
 
 with list_tab:
     with errors_shown_plainly(), session_scope(get_engine()) as session:
-        recorded_frame = list_other_outcomes(session, recorder=recorder, with_recorder=True)
+        recorded_frame = list_other_outcomes(
+            session, recorder=recorder, with_recorder=True, limit=SHOWN
+        )
+    if len(recorded_frame) == SHOWN:
+        st.caption(f"The newest {SHOWN:,}; `outcomes sources list` lists them all.")
     if recorded_frame.empty:
         st.info("No outcomes from other sources are recorded in your programmes yet.")
     else:

@@ -144,6 +144,9 @@ def test_import_reports_rejects_writes_nothing_then_writes_all(
     assert {r["source"] for r in rows} == {"employer", "phone"}
     scoped = _run("list", "--json", "--by", "manager@example.org", "--wave", population.wave)
     assert len(json.loads(scoped.output)) == 2  # type: ignore[attr-defined]
+    newest = _run("list", "--limit", "1")
+    assert newest.exit_code == 0 and len(newest.output.splitlines()) == 2  # type: ignore[attr-defined]
+    assert "employer" in newest.output or "phone" in newest.output  # type: ignore[attr-defined]
 
 
 def test_the_template_prints_the_header_and_one_example_row() -> None:

@@ -173,6 +173,9 @@ def template() -> None:
 @app.command("list")
 def list_(
     wave: Annotated[str | None, typer.Option(help="Only this wave (its id or name).")] = None,
+    limit: Annotated[
+        int | None, typer.Option(min=1, help="At most this many, newest first.")
+    ] = None,
     by: Annotated[str | None, typer.Option(help=BY_HELP)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
 ) -> None:
@@ -181,7 +184,9 @@ def list_(
     from outcomes.store.engine import session_scope
 
     with session_scope(open_database()) as session:
-        frame = list_other_outcomes(session, recorder=_recorder(session, by), wave=wave)
+        frame = list_other_outcomes(
+            session, recorder=_recorder(session, by), wave=wave, limit=limit
+        )
     if as_json:
         echo_json_array(frame)
         return

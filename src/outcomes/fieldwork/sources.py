@@ -563,9 +563,11 @@ def list_other_outcomes(
     recorder: Recorder,
     wave: int | str | None = None,
     with_recorder: bool = False,
+    limit: int | None = None,
 ) -> pd.DataFrame:
-    """Other-source outcomes in the recorder's scope, newest first (learner refs, no names or
-    graduate e-mails; ``with_recorder`` adds the staff e-mail that recorded each)."""
+    """Other-source outcomes in the recorder's scope, newest first, at most ``limit`` (learner
+    refs, no names or graduate e-mails; ``with_recorder`` adds the staff e-mail that recorded
+    each)."""
     scope = recorder_scope(session, recorder)
     out, lrn, wav = table_of(Outcome), table_of(Learner), table_of(SurveyWave)
     enr, prog = table_of(Enrolment), table_of(Programme)
@@ -606,6 +608,8 @@ def list_other_outcomes(
         if isinstance(found, Problem):
             raise NotFound(found.message)
         statement = statement.where(out.c.wave_id == found.id)
+    if limit is not None:
+        statement = statement.limit(limit)
     rows = session.execute(statement).all()
     names = [c.name for c in columns]
     return pd.DataFrame([tuple(r) for r in rows], columns=names)
