@@ -13,6 +13,7 @@ EXPECTED_ACTIONS: dict[str, set[str]] = {
     "audit.read": {"admin", "reviewer"},
     "audit.unknown_email_digests": {"admin"},
     "privacy.requests": {"admin"},
+    "sources.record": {"admin", "manager"},
     "impact.read": {"admin", "manager", "reviewer"},
     "figures.exact": {"admin", "manager"},
     "invitations.reissue": {"admin", "manager"},
@@ -24,12 +25,13 @@ EXPECTED_ACTIONS: dict[str, set[str]] = {
 EXPECTED_PAGES: dict[str, set[str]] = {
     "anonymous": {"signin"},
     "reviewer": {"home", "dashboard", "audit", "account"},
-    "manager": {"home", "dashboard", "programmes", "monitor", "account"},
+    "manager": {"home", "dashboard", "programmes", "monitor", "sources", "account"},
     "admin": {
         "home",
         "dashboard",
         "programmes",
         "monitor",
+        "sources",
         "users",
         "audit",
         "privacy",

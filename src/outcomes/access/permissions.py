@@ -38,6 +38,13 @@ PAGES: tuple[PageSpec, ...] = (
         "programmes", "pages/programmes.py", "Programmes", ":material/school:", ("admin", "manager")
     ),
     PageSpec("dashboard", "pages/dashboard.py", "Impact", ":material/insights:", STAFF_ROLES),
+    PageSpec(
+        "sources",
+        "pages/sources.py",
+        "Other outcome sources",
+        ":material/fact_check:",
+        ("admin", "manager"),
+    ),
     PageSpec("users", "pages/users.py", "Staff users", ":material/group:", ("admin",)),
     PageSpec("audit", "pages/audit.py", "Audit trail", ":material/history:", ("admin", "reviewer")),
     PageSpec(
@@ -79,6 +86,12 @@ ACTIONS: tuple[ActionSpec, ...] = (
         ("admin",),
     ),
     ActionSpec("privacy.requests", "answer access, erasure and retention requests", ("admin",)),
+    ActionSpec(
+        "sources.record",
+        "record outcomes learned from other sources (employer, public profile, phone) for "
+        "graduates of the programmes in scope",
+        ("admin", "manager"),
+    ),
     ActionSpec("impact.read", "read the impact dashboard", STAFF_ROLES),
     ActionSpec(
         "figures.exact",

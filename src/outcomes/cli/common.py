@@ -6,13 +6,15 @@ import this module and nothing heavy; commands import what they need inside thei
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NoReturn
+import json
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 
 from outcomes.errors import OutcomesError
 
 if TYPE_CHECKING:
+    import pandas as pd
     from sqlalchemy.engine import Engine
 
 ERROR_PREFIX = "Error: "
@@ -34,3 +36,25 @@ def open_database(*, migrated: bool = True) -> Engine:
     from outcomes.store import migrate
 
     return migrate.open_database(get_settings().database_url, migrated=migrated)
+
+
+def json_value(value: object) -> object:
+    """A frame's cell as a JSON value: NaN and NaT as null, times as ISO text, numpy as Python."""
+    if value is None or (isinstance(value, str | bool | int | float) and value == value):
+        return value
+    if value != value:  # NaN / NaT from pandas
+        return None
+    if hasattr(value, "isoformat"):
+        return value.isoformat()  # type: ignore[no-any-return]
+    if hasattr(value, "item"):  # a numpy scalar
+        return value.item()  # type: ignore[no-any-return]
+    return str(value)
+
+
+def echo_json_array(frame: pd.DataFrame) -> None:
+    """Print a listing's rows as one JSON array of objects (what every ``--json`` prints)."""
+    records: list[dict[str, Any]] = [
+        {str(key): json_value(value) for key, value in record.items()}
+        for record in frame.to_dict(orient="records")
+    ]
+    typer.echo(json.dumps(records, ensure_ascii=False, indent=1))

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from outcomes.cli.common import open_database
+from outcomes.cli.common import echo_json_array, json_value, open_database
 
 app = typer.Typer(
     help="Survey invitations: list them, reissue a personal link.", no_args_is_help=True
@@ -37,11 +37,7 @@ def list_(
             session, utcnow(), wave_id=wave, statuses=tuple(status or ()), limit=limit
         )
     if as_json:
-        records = [
-            {key: _json_value(value) for key, value in record.items()}
-            for record in frame.to_dict(orient="records")
-        ]
-        typer.echo(json.dumps(records, ensure_ascii=False, indent=1))
+        echo_json_array(frame)
         return
     if frame.empty:
         typer.echo("No invitations match.")
@@ -84,16 +80,8 @@ def reissue(
     )
 
 
-def _json_value(value: object) -> object:
-    if value is None or (isinstance(value, str | bool | int | float) and value == value):
-        return value
-    if value != value:  # NaN / NaT from pandas
-        return None
-    if hasattr(value, "isoformat"):
-        return value.isoformat()  # type: ignore[no-any-return]
-    if hasattr(value, "item"):  # a numpy scalar
-        return value.item()  # type: ignore[no-any-return]
-    return str(value)
+# Moved to ``cli.common`` (every listing's ``--json`` shares it); kept for older imports.
+_json_value = json_value
 
 
 def _short_time(value: object) -> str:

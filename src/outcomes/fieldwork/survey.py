@@ -655,7 +655,11 @@ def _derive(
             activity=canonical.activity,
         )
     outcome.response_id = response.id
-    outcome.source = "survey"  # the graduate's own answer takes precedence over other sources
+    if outcome.source != "survey":
+        # The graduate's own answer takes precedence over other sources (fieldwork/sources.py);
+        # what staff recorded about theirs no longer describes this row.
+        outcome.recorded_by = outcome.recorded_at = outcome.note = None
+    outcome.source = "survey"
     outcome.observed_on = at.date()
     for name, value in outcome_values(canonical).items():
         setattr(outcome, name, value)

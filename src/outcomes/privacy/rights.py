@@ -401,7 +401,9 @@ COARSENED_TIMES: dict[type[SQLModel], tuple[str, ...]] = {
     ),
     Response: ("started_at", "updated_at", "submitted_at"),
     ResponseRevision: ("saved_at",),
-    Outcome: ("observed_on",),  # a survey outcome is dated the day the answers were saved
+    # A survey outcome is dated the day the answers were saved; one from another source is
+    # dated, and timed, when staff learned and recorded it.
+    Outcome: ("observed_on", "recorded_at"),
 }
 
 
@@ -476,6 +478,9 @@ def _anonymise(session: Session, learner: Learner) -> ErasureReport:
         session.add(invitation)
     for outcome in _all(session, Outcome, Outcome.learner_id, learner_id):
         coarsened += _coarsen(outcome)
+        if outcome.note is not None:  # staff's free text about an other-source outcome
+            outcome.note = None
+            removed += 1
         session.add(outcome)
     if learner.birth_year is not None:
         learner.birth_year = birth_year_band(learner.birth_year)
