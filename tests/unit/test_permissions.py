@@ -14,6 +14,7 @@ EXPECTED_ACTIONS: dict[str, set[str]] = {
     "audit.unknown_email_digests": {"admin"},
     "privacy.requests": {"admin"},
     "impact.read": {"admin", "manager", "reviewer"},
+    "waves.manage": {"admin", "manager"},
     "figures.exact": {"admin", "manager"},
     "signin.second_factor": {"admin"},
 }
@@ -23,8 +24,8 @@ EXPECTED_ACTIONS: dict[str, set[str]] = {
 EXPECTED_PAGES: dict[str, set[str]] = {
     "anonymous": {"signin"},
     "reviewer": {"home", "dashboard", "audit", "account"},
-    "manager": {"home", "dashboard", "programmes", "account"},
-    "admin": {"home", "dashboard", "programmes", "users", "audit", "privacy", "account"},
+    "manager": {"home", "dashboard", "programmes", "waves", "account"},
+    "admin": {"home", "dashboard", "programmes", "waves", "users", "audit", "privacy", "account"},
     "account_setup": {"account"},
 }
 

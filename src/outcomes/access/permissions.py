@@ -38,6 +38,9 @@ PAGES: tuple[PageSpec, ...] = (
         "programmes", "pages/programmes.py", "Programmes", ":material/school:", ("admin", "manager")
     ),
     PageSpec("dashboard", "pages/dashboard.py", "Impact", ":material/insights:", STAFF_ROLES),
+    PageSpec(
+        "waves", "pages/waves.py", "Survey waves", ":material/campaign:", ("admin", "manager")
+    ),
     PageSpec("users", "pages/users.py", "Staff users", ":material/group:", ("admin",)),
     PageSpec("audit", "pages/audit.py", "Audit trail", ":material/history:", ("admin", "reviewer")),
     PageSpec(
@@ -73,6 +76,11 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ),
     ActionSpec("privacy.requests", "answer access, erasure and retention requests", ("admin",)),
     ActionSpec("impact.read", "read the impact dashboard", STAFF_ROLES),
+    ActionSpec(
+        "waves.manage",
+        "create, launch and close survey waves (of the programmes in scope)",
+        ("admin", "manager"),
+    ),
     ActionSpec(
         "figures.exact",
         "read exact counts of the programmes in scope (others read them rounded and "

@@ -43,7 +43,7 @@ from outcomes.fieldwork.population import (
     rule_for,
     skip_reason,
 )
-from outcomes.instruments.registry import load_shipped
+from outcomes.instruments.registry import load_shipped, survey_files
 from outcomes.store.instrument_versions import ensure_instrument_version
 from outcomes.store.tables import (
     InstrumentVersion,
@@ -460,6 +460,23 @@ def show_wave(session: Session, wave_id: int, *, scope: Collection[int] | None) 
     wave, _ = _wave(session, wave_id, scope)
     [summary] = _summaries(session, [wave])
     return WaveDetail(summary, preview_population(session, rule_for(session, wave)))
+
+
+@dataclass(frozen=True)
+class WaveChoices:
+    """What a new wave may be made of, for a viewer: instrument keys and programme codes."""
+
+    instruments: tuple[str, ...]
+    programmes: tuple[str, ...]
+
+
+def wave_choices(session: Session, *, scope: Collection[int] | None) -> WaveChoices:
+    """The shipped instruments and the programmes in ``scope`` (None: every programme)."""
+    statement = sa.select(col(Programme.code)).order_by(col(Programme.code))
+    if scope is not None:
+        statement = statement.where(col(Programme.id).in_(sorted(scope)))
+    codes = tuple(str(code) for code in session.execute(statement).scalars())
+    return WaveChoices(tuple(path.stem for path in survey_files()), codes)
 
 
 # --- creating --------------------------------------------------------------------------------
