@@ -370,8 +370,11 @@ def test_non_completers_are_invited_only_where_the_instrument_allows_and_the_wav
     everyone = _create(engine, name="with non-completers", non_completers=True)
     assert institution.withdrawn not in {r.learner_id for r in _invitations(engine, holders)}
     _launch(engine, settings, holders)
+    with session_scope(engine) as session:
+        preview = show_wave(session, everyone, scope=None).population
     result = _launch(engine, settings, everyone)
     assert result.added == 8 and result.invitations == 10
+    assert preview.to_add == result.created and preview.count("to_invite") == 8
     invited = {r.learner_id for r in _invitations(engine, everyone)}
     assert institution.withdrawn in invited
     assert institution.withdrawn not in {r.learner_id for r in _invitations(engine, holders)}
