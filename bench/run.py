@@ -10,6 +10,7 @@ ratios (and the issue's absolute budgets, printed beside them), never assertions
     python bench/run.py --learners 50000      # a smaller demo database for the metrics
     python bench/run.py --only survey-page    # the survey page on emulated Fast 3G
     python bench/run.py --only survey         # section saves and submits at 100,000 answers
+    python bench/run.py --only waves          # launching a wave of 200,000 graduates
 
 The demo database for the metrics benchmark is generated once and kept in var/bench/.
 """
@@ -554,6 +555,39 @@ def bench_survey(responses: int, graduates: int, database_url: str | None) -> li
     return rows
 
 
+def bench_waves(graduates: int, database_url: str | None) -> list[Outcome]:
+    """Launching a wave of ``graduates`` vs a bare INSERT … SELECT of the same rows.
+
+    On SQLite (a temp file) always, and on PostgreSQL when a URL is given (a fresh schema).
+    Budget: 20 s for 200,000 graduates (the issue). See bench/waves.py.
+    """
+    sys.path.insert(0, str(ROOT / "bench"))
+    import waves
+
+    engines: list[tuple[str, str | None]] = [("SQLite", None)]
+    if database_url and database_url.startswith("postgresql"):
+        engines.append(("PostgreSQL", database_url))
+    rows: list[Outcome] = []
+    for label, url in engines:
+        with tempfile.TemporaryDirectory() as tmp:
+            if url is None:
+                timing = waves.measure(f"sqlite:///{tmp}/waves.db", graduates)
+            else:
+                with waves.postgres_schema(url) as schema_url:
+                    timing = waves.measure(schema_url, graduates)
+        rows.append(
+            Outcome(
+                "waves",
+                f"launch of {timing.invitations:,} graduates, {label}",
+                timing.ours,
+                timing.floor,
+                1.5,
+                20.0,
+            )
+        )
+    return rows
+
+
 # --- the graduate's survey page on a slow phone network ------------------------------------
 
 
@@ -620,13 +654,25 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--only",
-        choices=["cli", "survey", "survey-page", "generator", "metrics", "refresh", "comparison"],
+        choices=[
+            "cli",
+            "survey",
+            "survey-page",
+            "generator",
+            "metrics",
+            "refresh",
+            "comparison",
+            "waves",
+        ],
     )
     parser.add_argument("--responses", type=int, default=100_000, help="stored survey answers")
     parser.add_argument("--graduates", type=int, default=60, help="graduates timed answering")
     parser.add_argument("--learners", type=int, default=720_000, help="metrics database size")
     parser.add_argument("--generator-learners", type=int, default=200_000)
     parser.add_argument("--rows", type=int, default=1_000_000, help="comparison rows")
+    parser.add_argument(
+        "--wave-graduates", type=int, default=200_000, help="graduates in the launched wave"
+    )
     parser.add_argument(
         "--database-url",
         default=os.environ.get("OUTCOMES_BENCH_DATABASE_URL"),
@@ -642,6 +688,7 @@ def main(argv: list[str] | None = None) -> int:
         "refresh": lambda: bench_refresh(args.learners, args.database_url),
         "generator": lambda: bench_generator(args.generator_learners),
         "survey-page": bench_survey_page,
+        "waves": lambda: bench_waves(args.wave_graduates, args.database_url),
     }
     results: list[Outcome] = []
     for name, run in plan.items():

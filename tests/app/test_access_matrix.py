@@ -41,12 +41,13 @@ AUDIENCES: dict[str, tuple[str, str] | None] = {
 ALLOWED = {
     "anonymous": {"signin"},
     "reviewer": {"home", "dashboard", "audit", "account"},
-    "manager": {"home", "dashboard", "programmes", "monitor", "sources", "account"},
-    "scoped_manager": {"home", "dashboard", "programmes", "monitor", "sources", "account"},
+    "manager": {"home", "dashboard", "programmes", "waves", "monitor", "sources", "account"},
+    "scoped_manager": {"home", "dashboard", "programmes", "waves", "monitor", "sources", "account"},
     "admin": {
         "home",
         "dashboard",
         "programmes",
+        "waves",
         "monitor",
         "sources",
         "users",
@@ -125,6 +126,8 @@ def _sees_the_page(at: AppTest, spec: PageSpec) -> None:
         assert len(at.metric) == 8
     elif spec.key in ("programmes", "users", "audit"):
         assert len(at.dataframe) >= 1
+    elif spec.key == "waves":
+        assert "Programmes" in [m.label for m in at.multiselect]
     elif spec.key == "privacy":
         assert at.text_input[0].label.startswith("Learner ref")
     elif spec.key == "monitor":

@@ -33,7 +33,7 @@ def unassigned_manager(app_engine: Engine) -> int:
     return user_id
 
 
-@pytest.mark.parametrize("page", ["home", "dashboard", "programmes", "monitor", "sources"])
+@pytest.mark.parametrize("page", ["home", "dashboard", "programmes", "waves", "monitor", "sources"])
 def test_a_manager_without_programmes_is_told_to_ask_an_administrator(
     unassigned_manager: int, page: str
 ) -> None:

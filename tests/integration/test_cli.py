@@ -58,6 +58,7 @@ def test_help_and_version(tmp_path: Path) -> None:
         "analyze",
         "privacy",
         "audit",
+        "waves",
     ]
     users = outcomes("users", "--help", env=env)
     assert users.returncode == 0

@@ -15,6 +15,7 @@ EXPECTED_ACTIONS: dict[str, set[str]] = {
     "privacy.requests": {"admin"},
     "sources.record": {"admin", "manager"},
     "impact.read": {"admin", "manager", "reviewer"},
+    "waves.manage": {"admin", "manager"},
     "figures.exact": {"admin", "manager"},
     "invitations.reissue": {"admin", "manager"},
     "signin.second_factor": {"admin"},
@@ -25,11 +26,12 @@ EXPECTED_ACTIONS: dict[str, set[str]] = {
 EXPECTED_PAGES: dict[str, set[str]] = {
     "anonymous": {"signin"},
     "reviewer": {"home", "dashboard", "audit", "account"},
-    "manager": {"home", "dashboard", "programmes", "monitor", "sources", "account"},
+    "manager": {"home", "dashboard", "programmes", "waves", "monitor", "sources", "account"},
     "admin": {
         "home",
         "dashboard",
         "programmes",
+        "waves",
         "monitor",
         "sources",
         "users",

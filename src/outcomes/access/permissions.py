@@ -37,18 +37,8 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec(
         "programmes", "pages/programmes.py", "Programmes", ":material/school:", ("admin", "manager")
     ),
-    PageSpec("dashboard", "pages/dashboard.py", "Impact", ":material/insights:", STAFF_ROLES),
     PageSpec(
-        "sources",
-        "pages/sources.py",
-        "Other outcome sources",
-        ":material/fact_check:",
-        ("admin", "manager"),
-    ),
-    PageSpec("users", "pages/users.py", "Staff users", ":material/group:", ("admin",)),
-    PageSpec("audit", "pages/audit.py", "Audit trail", ":material/history:", ("admin", "reviewer")),
-    PageSpec(
-        "privacy", "pages/privacy.py", "Privacy requests", ":material/shield_person:", ("admin",)
+        "waves", "pages/waves.py", "Survey waves", ":material/campaign:", ("admin", "manager")
     ),
     PageSpec(
         "monitor",
@@ -56,6 +46,19 @@ PAGES: tuple[PageSpec, ...] = (
         "Fieldwork monitor",
         ":material/monitoring:",
         ("admin", "manager"),
+    ),
+    PageSpec(
+        "sources",
+        "pages/sources.py",
+        "Other outcome sources",
+        ":material/fact_check:",
+        ("admin", "manager"),
+    ),
+    PageSpec("dashboard", "pages/dashboard.py", "Impact", ":material/insights:", STAFF_ROLES),
+    PageSpec("users", "pages/users.py", "Staff users", ":material/group:", ("admin",)),
+    PageSpec("audit", "pages/audit.py", "Audit trail", ":material/history:", ("admin", "reviewer")),
+    PageSpec(
+        "privacy", "pages/privacy.py", "Privacy requests", ":material/shield_person:", ("admin",)
     ),
     PageSpec(
         "account",
@@ -93,6 +96,11 @@ ACTIONS: tuple[ActionSpec, ...] = (
         ("admin", "manager"),
     ),
     ActionSpec("impact.read", "read the impact dashboard", STAFF_ROLES),
+    ActionSpec(
+        "waves.manage",
+        "create, launch and close survey waves (of the programmes in scope)",
+        ("admin", "manager"),
+    ),
     ActionSpec(
         "figures.exact",
         "read exact counts of the programmes in scope (others read them rounded and "

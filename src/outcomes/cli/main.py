@@ -21,6 +21,7 @@ from outcomes.cli.instruments import app as surveys_app
 from outcomes.cli.invitations import app as invitations_app
 from outcomes.cli.privacy import app as privacy_app
 from outcomes.cli.sources import app as sources_app
+from outcomes.cli.waves import app as waves_app
 from outcomes.errors import OutcomesError
 
 app = typer.Typer(
@@ -44,6 +45,7 @@ app.command("seed")(seed)
 demo_app.command("logins")(demo_logins)
 app.add_typer(privacy_app, name="privacy")
 app.add_typer(audit_app, name="audit")
+app.add_typer(waves_app, name="waves")
 
 
 def _version(value: bool) -> None:

@@ -225,6 +225,10 @@ class Instrument(_Strict):
     title: Text
     intro: Text
     privacy_notice: PrivacyNotice
+    # Whether a wave may also invite learners who withdrew (``include_non_completers``): an
+    # instrument worded "you completed" must leave it false, the default. Left out of the
+    # stored definition when false, so the shipped instruments keep their content hash.
+    non_completers: bool = False
     sections: list[Section] = Field(min_length=1)
 
     def questions(self) -> Iterator[Question]:
