@@ -88,6 +88,10 @@ def test_a_wave_is_created_previewed_launched_twice_and_closed(app_engine: Engin
         "already_there": 0,
         "invitations": 9,
     }
+    figures = json.loads(_run("waves", "show", str(wave_id), "--json"))["figures"]
+    counts = figures["wave"]["counts"]
+    assert (counts["population"], counts["invited"], counts["sent"]) == (9, 7, 0)
+    assert "All programmes" in _run("waves", "show", str(wave_id))
     again = _run("waves", "launch", str(wave_id))
     assert again.strip() == (
         f"Wave {wave_id} is open: 0 invitations added, 0 skipped as opted out, 0 skipped as "

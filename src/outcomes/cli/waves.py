@@ -113,13 +113,20 @@ def list_(
 
 @app.command("show")
 def show(wave: WaveArgument, as_json: JsonOption = False) -> None:
-    """One wave and its population by programme (to invite, skipped, already invited)."""
+    """One wave, its population by programme and its fieldwork figures (the monitor's)."""
+    import dataclasses
+
+    from outcomes.config import get_settings
+    from outcomes.fieldwork.monitor import wave_figures
     from outcomes.fieldwork.waves import show_wave
     from outcomes.store.engine import session_scope
 
+    settings = get_settings()
     with session_scope(open_database()) as session:
         detail = show_wave(session, wave, scope=None)
+        figures = wave_figures(session, wave, scope=None, settings=settings)
     if as_json:
+        detail = dataclasses.replace(detail, extra={"figures": figures.to_json()})
         _echo_json(detail.to_json())
         return
     typer.echo(detail.wave.line())
@@ -131,6 +138,8 @@ def show(wave: WaveArgument, as_json: JsonOption = False) -> None:
     typer.echo("  " + "  ".join(f"{h:>17}" for h in header))
     for row in population["by_programme"]:
         typer.echo("  " + "  ".join(f"{row[h]!s:>17}" for h in header))
+    typer.echo('Fieldwork (docs/fieldwork.md, "The monitor"):')
+    typer.echo(figures.table().to_string(index=False))
 
 
 @app.command("launch")
