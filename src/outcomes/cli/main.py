@@ -20,6 +20,7 @@ from outcomes.cli.demo import demo_logins, seed
 from outcomes.cli.instruments import app as surveys_app
 from outcomes.cli.invitations import app as invitations_app
 from outcomes.cli.privacy import app as privacy_app
+from outcomes.cli.programmes import app as programmes_app
 from outcomes.errors import OutcomesError
 
 app = typer.Typer(
@@ -37,6 +38,7 @@ app.add_typer(users_app, name="users")
 app.add_typer(demo_app, name="demo")
 app.add_typer(surveys_app, name="surveys")
 app.add_typer(invitations_app, name="invitations")
+app.add_typer(programmes_app, name="programmes")
 app.add_typer(analyze_app, name="analyze")
 app.command("seed")(seed)
 demo_app.command("logins")(demo_logins)

@@ -158,7 +158,9 @@ class Programme(ProgrammeBase, table=True):
             "ck_programme_quality_assurance_type",
         ),
         _in("supervision_type", SUPERVISION_TYPES, "ck_programme_supervision"),
-        sa.CheckConstraint("eqf_applicable OR eqf_level IS NULL", name="ck_programme_eqf_applicable"),
+        sa.CheckConstraint(
+            "eqf_applicable OR eqf_level IS NULL", name="ck_programme_eqf_applicable"
+        ),
     )
     id: int | None = Field(default=None, primary_key=True)
 

@@ -157,7 +157,9 @@ def upgrade() -> None:
         sa.Column(
             "supervision_type",
             sa.String(length=40),
-            sa.CheckConstraint(_in("supervision_type", SUPERVISION), name="ck_programme_supervision"),
+            sa.CheckConstraint(
+                _in("supervision_type", SUPERVISION), name="ck_programme_supervision"
+            ),
             nullable=True,
         ),
     )
