@@ -20,6 +20,7 @@ from outcomes.records.programmes import (
     retire_programme,
 )
 from outcomes.store.engine import session_scope
+from outcomes.store.reads import programme_table
 from outcomes.vocab import (
     ASSESSMENT_TYPES,
     COUNTRY_NAMES,
@@ -33,13 +34,13 @@ viewer = guard("programmes")
 st.title("Programmes")
 with errors_shown_plainly(), session_scope(get_engine()) as session:
     scope = assigned_scope(session, viewer.audience, viewer.user_id)
+    table = programme_table(session=session, scope=scope)
     records = list_programmes(session, scope=scope)
 
 notice = st.session_state.pop("programmes_notice", None)
 if notice:
     st.success(notice)
-LISTED = ("code", "title", "ects", "eqf_level", "participation_form", "issuer_country", "status")
-st.dataframe([{LABELS[k]: r[k] for k in LISTED} for r in records], hide_index=True, width="stretch")
+st.dataframe(table, hide_index=True, width="stretch")
 if not can(viewer.audience, EDIT):
     st.stop()
 

@@ -126,6 +126,9 @@ def _ects(value: float) -> float:
 
 
 def _eqf(value: object) -> object:
+    value = _blank_is_none(value)
+    if value is None:
+        return None  # no level given: "is required", from the type or the update's check
     if isinstance(value, bool):
         raise ValueError('must be a whole number from 1 to 8, or "not applicable".')
     if isinstance(value, str):
