@@ -54,6 +54,7 @@ def test_help_and_version(tmp_path: Path) -> None:
         "demo",
         "surveys",
         "invitations",
+        "programmes",
         "analyze",
         "privacy",
         "audit",
