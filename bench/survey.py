@@ -240,7 +240,7 @@ def _prepare(url: str, responses: int, graduates: int) -> tuple[sa.Engine, list[
             learning_outcomes="-",
             ects=6,
             eqf_level=6,
-            assessment_type="application_of_skill",
+            assessment_type="application_of_a_skill",
             participation_form="online",
             quality_assurance_type="internal",
             quality_assurance="internal",

@@ -12,10 +12,11 @@ PARTICIPATION_FORMS = ("online", "onsite", "blended")
 # EU Recommendation Annex I, "type of assessment". The codes are the Edubadges
 # ``assessmentType`` vocabulary (the one published vocabulary micro-credentials carry in
 # Open Badges 3.0, ``../shared/fixtures/open-badges/schemas/microcredential.json``), written
-# as identifiers, plus ``other``; the programme's own words go to ``assessment_description``.
+# as identifiers (spaces written as underscores), plus ``other``; the programme's own words
+# go to ``assessment_description``.
 ASSESSMENT_TYPES = (
     "testing",  # Edubadges "testing": an exam, a quiz, a test
-    "application_of_skill",  # "application of a skill": a project, a practical, an observation
+    "application_of_a_skill",  # "application of a skill": a project, a practical, observation
     "portfolio",  # "portfolio"
     "recognition_of_prior_learning",  # "recognition of prior learning"
     "other",  # none of these: the description says what
@@ -25,12 +26,12 @@ ASSESSMENT_TYPES = (
 # ``other`` where neither says it; ``quality_assurance`` keeps the programme's own words.
 QUALITY_ASSURANCE_TYPES = ("internal", "external", "internal_and_external", "other")
 # Annex I (optional), "supervision and identity verification": the Edubadges
-# ``supervisionType`` vocabulary, as identifiers.
+# ``supervisionType`` vocabulary, as identifiers (spaces written as underscores).
 SUPERVISION_TYPES = (
-    "unsupervised_no_identity_check",  # "unsupervised with no identity verification"
-    "supervised_no_identity_check",  # "supervised with no identity verification"
+    "unsupervised_with_no_identity_verification",  # "unsupervised with no identity verification"
+    "supervised_with_no_identity_verification",  # "supervised with no identity verification"
     "supervised_online",  # "supervised online"
-    "onsite_with_identity_check",  # "onsite with identity verification"
+    "onsite_with_identity_verification",  # "onsite with identity verification"
 )
 LANGUAGES = ("en", "es")
 GENDERS = ("female", "male", "non_binary", "prefer_not_to_say", "unknown")

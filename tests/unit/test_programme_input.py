@@ -69,7 +69,7 @@ def test_a_programme_with_every_mandatory_element_is_accepted() -> None:
         (
             "assessment_type",
             "vibes",
-            "Type of assessment must be one of testing, application_of_skill, portfolio, "
+            "Type of assessment must be one of testing, application_of_a_skill, portfolio, "
             "recognition_of_prior_learning, other; 'vibes' is not one.",
         ),
         (
@@ -115,7 +115,7 @@ def test_text_from_a_form_or_a_command_line_is_read_as_numbers_dates_and_yes_no(
             "eqf_level": "5",
             "issuer_country": "nl",
             "participation_form": "Blended",
-            "supervision_type": "onsite with identity check",
+            "supervision_type": "onsite with identity verification",
             "identity_checked": "yes",
             "launched_on": "2023-09-01",
             "redesigned_on": "2025-01-15",
@@ -125,7 +125,10 @@ def test_text_from_a_form_or_a_command_line_is_read_as_numbers_dates_and_yes_no(
     )
     assert (data.ects, data.eqf_level, data.issuer_country) == (4.5, 5, "NL")
     assert data.participation_form == "blended"
-    assert data.supervision_type == "onsite_with_identity_check" and data.identity_checked is True
+    assert (
+        data.supervision_type == "onsite_with_identity_verification"
+        and data.identity_checked is True
+    )
     assert (data.launched_on, data.redesigned_on) == (dt.date(2023, 9, 1), dt.date(2025, 1, 15))
     assert data.industry_partners == ["Acme", "Beta Corp"] and data.prerequisites is None
 
@@ -159,3 +162,28 @@ def test_the_models_are_strict_and_forbid_unknown_elements() -> None:
     for model in (ProgrammeCreate, ProgrammeUpdate):
         assert model.model_config.get("extra") == "forbid"
         assert model.model_config.get("strict") is True
+
+
+# The Edubadges profile's enums (educredentials/obv3-examples, schemas/microcredential.json,
+# copied in ../shared/fixtures/open-badges/schemas/): an Open Badges credential's words.
+EDUBADGES_ASSESSMENT = (
+    "testing",
+    "application of a skill",
+    "portfolio",
+    "recognition of prior learning",
+)
+EDUBADGES_SUPERVISION = (
+    "unsupervised with no identity verification",
+    "supervised with no identity verification",
+    "supervised online",
+    "onsite with identity verification",
+)
+
+
+def test_every_edubadges_assessment_and_supervision_type_is_accepted_as_written() -> None:
+    for assessment, supervision in zip(EDUBADGES_ASSESSMENT, EDUBADGES_SUPERVISION, strict=True):
+        data = parse_create(
+            {**VALID, "assessment_type": assessment, "supervision_type": supervision}
+        )
+        assert data.assessment_type == assessment.replace(" ", "_")
+        assert data.supervision_type == supervision.replace(" ", "_")

@@ -62,7 +62,7 @@ def _read_file(path: Path) -> dict[str, Any]:
         fail(f"{path} is not valid {'JSON' if path.suffix.lower() == '.json' else 'YAML'}.")
     if not isinstance(data, dict):
         fail(f"{path} must hold one programme: a mapping of element names to values.")
-    return data
+    return {str(name).replace("-", "_"): value for name, value in data.items()}
 
 
 def _refuse(messages: dict[str, str]) -> None:

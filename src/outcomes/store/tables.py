@@ -133,7 +133,7 @@ class ProgrammeBase(SQLModel):
     quality_assurance_type: str = Field(max_length=30, description="vocab.QUALITY_ASSURANCE_TYPES")
     quality_assurance: str = Field(max_length=300)
     prerequisites: str | None = None
-    supervision_type: str | None = Field(default=None, max_length=40)
+    supervision_type: str | None = Field(default=None, max_length=60)
     identity_checked: bool | None = None
     grade_scheme: str | None = Field(default=None, sa_type=sa.Text)
     stackability: str | None = None

@@ -3,7 +3,7 @@
 - ``assessment_type`` becomes a code of ``vocab.ASSESSMENT_TYPES`` (CHECK); the free text it
   held moves, unchanged, to the new ``assessment_description``. Existing rows get the code
   their text names (portfolio; prior learning; project, practical, lab, observation,
-  workshop, campaign → ``application_of_skill``; exam, quiz, test, written, oral →
+  workshop, campaign → ``application_of_a_skill``; exam, quiz, test, written, oral →
   ``testing``), else ``other``.
 - ``quality_assurance_type`` (CHECK, ``vocab.QUALITY_ASSURANCE_TYPES``) beside the free-text
   ``quality_assurance``: text naming internal QA and more (a ";", external, accreditation,
@@ -41,17 +41,17 @@ depends_on: str | Sequence[str] | None = None
 # Frozen here, as every revision carries its own DDL.
 ASSESSMENT = (
     "testing",
-    "application_of_skill",
+    "application_of_a_skill",
     "portfolio",
     "recognition_of_prior_learning",
     "other",
 )
 QUALITY = ("internal", "external", "internal_and_external", "other")
 SUPERVISION = (
-    "unsupervised_no_identity_check",
-    "supervised_no_identity_check",
+    "unsupervised_with_no_identity_verification",
+    "supervised_with_no_identity_verification",
     "supervised_online",
-    "onsite_with_identity_check",
+    "onsite_with_identity_verification",
 )
 
 
@@ -78,7 +78,7 @@ ASSESSMENT_FROM_TEXT = f"""
         "workshop",
         "campaign",
     )
-} THEN 'application_of_skill'
+} THEN 'application_of_a_skill'
         WHEN {_like("assessment_description", "exam", "quiz", "test", "written", "oral")}
             THEN 'testing'
         ELSE 'other'
@@ -156,7 +156,7 @@ def upgrade() -> None:
         "programme",
         sa.Column(
             "supervision_type",
-            sa.String(length=40),
+            sa.String(length=60),
             sa.CheckConstraint(
                 _in("supervision_type", SUPERVISION), name="ck_programme_supervision"
             ),
