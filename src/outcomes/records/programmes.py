@@ -414,11 +414,7 @@ def programme_record(programme: Programme) -> dict[str, Any]:
 def _as_input(programme: Programme) -> dict[str, Any]:
     """A stored programme as :class:`ProgrammeCreate` input (to check an edit as a whole)."""
     record = programme_record(programme)
-    record["eqf_level"] = NOT_APPLICABLE if not programme.eqf_applicable else programme.eqf_level
-    for name in ("launched_on", "redesigned_on"):
-        record[name] = getattr(programme, name)
-    if record["status"] == "retired":
-        record["status"] = "active"  # retired ones cannot be edited; this only satisfies the type
+    del record["status"]  # not an input of an edit: it keeps its status
     return record
 
 
@@ -563,10 +559,9 @@ def edit_programme(
             f"Programme {code} is retired; retired programmes stay as they were."
         )
     merged = {**_as_input(programme), **change.changes()}
-    status = programme.status
     whole = parse_create(merged)  # the cross-element rules, and rows from before 0008
     new = _row_values(whole)
-    new["status"] = status
+    new["status"] = programme.status  # draft or active, as it was
     before = programme_record(programme)
     _unique(session, new, other_than=programme.id)
     for name, value in new.items():
