@@ -240,8 +240,9 @@ def _prepare(url: str, responses: int, graduates: int) -> tuple[sa.Engine, list[
             learning_outcomes="-",
             ects=6,
             eqf_level=6,
-            assessment_type="project",
+            assessment_type="application_of_a_skill",
             participation_form="online",
+            quality_assurance_type="internal",
             quality_assurance="internal",
             field_of_study="0613",
         )

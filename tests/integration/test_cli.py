@@ -55,6 +55,7 @@ def test_help_and_version(tmp_path: Path) -> None:
         "surveys",
         "invitations",
         "sources",
+        "programmes",
         "analyze",
         "privacy",
         "audit",

@@ -101,8 +101,9 @@ def test_ids_continue_after_the_demo_for_rows_added_by_the_app(engine: Engine) -
             issuer_country="ES",
             learning_outcomes="x",
             ects=1,
-            assessment_type="x",
+            assessment_type="other",
             participation_form="online",
+            quality_assurance_type="other",
             quality_assurance="x",
             field_of_study="x",
         )

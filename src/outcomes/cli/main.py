@@ -22,6 +22,7 @@ from outcomes.cli.invitations import app as invitations_app
 from outcomes.cli.privacy import app as privacy_app
 from outcomes.cli.sources import app as sources_app
 from outcomes.cli.waves import app as waves_app
+from outcomes.cli.programmes import app as programmes_app
 from outcomes.errors import OutcomesError
 
 app = typer.Typer(
@@ -40,6 +41,7 @@ app.add_typer(demo_app, name="demo")
 app.add_typer(surveys_app, name="surveys")
 app.add_typer(invitations_app, name="invitations")
 app.add_typer(sources_app, name="sources")
+app.add_typer(programmes_app, name="programmes")
 app.add_typer(analyze_app, name="analyze")
 app.command("seed")(seed)
 demo_app.command("logins")(demo_logins)

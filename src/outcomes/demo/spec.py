@@ -18,7 +18,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from outcomes.errors import ValidationProblem
 from outcomes.store.tables import ProgrammeBase
-from outcomes.vocab import ACTIVITIES, BASELINE_EMPLOYMENT, GENDERS, PRIOR_EDUCATION
+from outcomes.vocab import (
+    ACTIVITIES,
+    ASSESSMENT_TYPES,
+    BASELINE_EMPLOYMENT,
+    GENDERS,
+    PARTICIPATION_FORMS,
+    PRIOR_EDUCATION,
+    QUALITY_ASSURANCE_TYPES,
+)
 
 # src/outcomes/demo/spec.py → the repository root holds seed/.
 DEFAULT_SPEC_PATH = Path(__file__).resolve().parents[3] / "seed" / "institution.yaml"
@@ -93,7 +101,9 @@ class ProgrammeSpec(_Strict):
     ects: float
     eqf_level: int | None
     assessment_type: str
+    assessment_description: str
     participation_form: str
+    quality_assurance_type: str
     quality_assurance: str
     prerequisites: str | None
     stackability: str | None
@@ -114,8 +124,14 @@ class ProgrammeSpec(_Strict):
     def _check(self) -> ProgrammeSpec:
         # The EU elements must be acceptable to the data model itself.
         ProgrammeBase.model_validate(self.programme_fields(awarding_body="x", country="ES"))
-        if self.participation_form not in ("online", "onsite", "blended"):
+        if self.participation_form not in PARTICIPATION_FORMS:
             raise ValueError("participation_form must be online, onsite or blended")
+        if self.assessment_type not in ASSESSMENT_TYPES:
+            raise ValueError(f"assessment_type must be one of {', '.join(ASSESSMENT_TYPES)}")
+        if self.quality_assurance_type not in QUALITY_ASSURANCE_TYPES:
+            raise ValueError(
+                f"quality_assurance_type must be one of {', '.join(QUALITY_ASSURANCE_TYPES)}"
+            )
         _require_keys("occupations", self.occupations, tuple("0123456789"), full=False)
         _require_keys("industries", self.industries, tuple("ABCDEFGHIJKLMNOPQRSTU"), full=False)
         _require_shares("occupations", self.occupations)
@@ -136,13 +152,17 @@ class ProgrammeSpec(_Strict):
             "ects": self.ects,
             "eqf_level": self.eqf_level,
             "assessment_type": self.assessment_type,
+            "assessment_description": self.assessment_description,
             "participation_form": self.participation_form,
+            "quality_assurance_type": self.quality_assurance_type,
             "quality_assurance": self.quality_assurance,
             "prerequisites": self.prerequisites,
             "stackability": self.stackability,
             "field_of_study": self.field_of_study,
             "industry_partners": list(self.industry_partners),
             "launched_on": self.launched_on,
+            # The date the redesign took effect: what issue 15's before/after reads.
+            "redesigned_on": None if self.redesign is None else self.redesign.effective_from,
             "status": "active",
         }
 

@@ -104,7 +104,11 @@ def programme_table(*, session: Session, scope: set[int] | None = None) -> pd.Da
             col(Programme.code),
             col(Programme.title),
             col(Programme.ects),
-            col(Programme.eqf_level),
+            # EQF 1-8, or "not applicable" (``eqf_applicable`` false; migration 0008)
+            sa.case(
+                (col(Programme.eqf_applicable).is_(sa.false()), sa.literal("not applicable")),
+                else_=sa.cast(col(Programme.eqf_level), sa.String),
+            ).label("eqf_level"),
             col(Programme.participation_form),
             col(Programme.field_of_study),
             col(Programme.launched_on),

@@ -21,6 +21,7 @@ from sqlmodel import Field, SQLModel
 
 from outcomes.vocab import (
     ACTIVITIES,
+    ASSESSMENT_TYPES,
     BASELINE_EMPLOYMENT,
     CREDENTIAL_SOURCES,
     CREDENTIAL_STATUSES,
@@ -34,8 +35,10 @@ from outcomes.vocab import (
     PARTICIPATION_FORMS,
     PRIOR_EDUCATION,
     PROGRAMME_STATUSES,
+    QUALITY_ASSURANCE_TYPES,
     RESPONSE_STATUSES,
     ROLES,
+    SUPERVISION_TYPES,
     WAVE_STATUSES,
 )
 
@@ -107,7 +110,11 @@ def _fk(target: str, nullable: bool = False, ondelete: str | None = None, **kw: 
 
 
 class ProgrammeBase(SQLModel):
-    """A micro-credential programme with the EU Recommendation's elements (Annex I)."""
+    """A micro-credential programme with the EU Recommendation's elements (Annex I).
+
+    Input goes through ``records.programmes.ProgrammeCreate`` / ``ProgrammeUpdate``, which
+    validate every element with a message per field (``docs/records.md``, "Programmes").
+    """
 
     code: str = Field(max_length=40, unique=True, index=True)
     title: str = Field(max_length=300)
@@ -116,15 +123,25 @@ class ProgrammeBase(SQLModel):
     issuer_country: str = Field(max_length=2, description="ISO 3166-1 alpha-2")
     learning_outcomes: str
     ects: float = Field(ge=0, le=300)
+    # EQF level 1-8; "not applicable" is ``eqf_applicable`` false with no level (CHECK). A
+    # NULL level with ``eqf_applicable`` true is a level never recorded (before 0008).
     eqf_level: int | None = Field(default=None, ge=1, le=8)
-    assessment_type: str = Field(max_length=200)
+    eqf_applicable: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
+    assessment_type: str = Field(max_length=40, description="vocab.ASSESSMENT_TYPES")
+    assessment_description: str | None = Field(default=None, sa_type=sa.Text)
     participation_form: str = Field(max_length=20)
+    quality_assurance_type: str = Field(max_length=30, description="vocab.QUALITY_ASSURANCE_TYPES")
     quality_assurance: str = Field(max_length=300)
     prerequisites: str | None = None
+    supervision_type: str | None = Field(default=None, max_length=60)
+    identity_checked: bool | None = None
+    grade_scheme: str | None = Field(default=None, sa_type=sa.Text)
     stackability: str | None = None
+    further_information: str | None = Field(default=None, sa_type=sa.Text)
     field_of_study: str = Field(max_length=200)
     industry_partners: list[str] | None = _json()
     launched_on: dt.date | None = None
+    redesigned_on: dt.date | None = None
     status: str = Field(default="active", max_length=20)
     achievement_id: str | None = Field(default=None, max_length=500, unique=True)
 
@@ -134,6 +151,16 @@ class Programme(ProgrammeBase, table=True):
     __table_args__ = (
         _in("status", PROGRAMME_STATUSES, "ck_programme_status"),
         _in("participation_form", PARTICIPATION_FORMS, "ck_programme_participation"),
+        _in("assessment_type", ASSESSMENT_TYPES, "ck_programme_assessment_type"),
+        _in(
+            "quality_assurance_type",
+            QUALITY_ASSURANCE_TYPES,
+            "ck_programme_quality_assurance_type",
+        ),
+        _in("supervision_type", SUPERVISION_TYPES, "ck_programme_supervision"),
+        sa.CheckConstraint(
+            "eqf_applicable OR eqf_level IS NULL", name="ck_programme_eqf_applicable"
+        ),
     )
     id: int | None = Field(default=None, primary_key=True)
 
