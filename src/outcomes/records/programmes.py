@@ -452,12 +452,6 @@ def list_programmes(
     return [programme_record(p) for p in session.exec(statement).all()]
 
 
-def offered_programme_ids(session: Session) -> set[int]:
-    """Programmes that a new survey wave may survey: every one but the retired."""
-    statement = select(Programme.id).where(col(Programme.status) != "retired")
-    return {i for i in session.exec(statement).all() if i is not None}
-
-
 def show_programme(session: Session, code: str, *, scope: set[int] | None = None) -> dict[str, Any]:
     """One programme in ``scope`` by code, or ``NotFound`` (outside the scope: not found too)."""
     programme = find_programme(session, code=code)
@@ -594,7 +588,7 @@ def retire_programme(
     scope: set[int] | None = None,
 ) -> Programme:
     """Mark a programme retired: kept with its credentials for history, offered to no new
-    wave (:func:`offered_programme_ids`); audited. Retiring a retired one changes nothing."""
+    wave; audited. Retiring a retired one changes nothing."""
     programme = _editable(session, code, role=role, scope=scope)
     if programme.status == "retired":
         return programme
