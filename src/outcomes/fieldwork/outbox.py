@@ -1,0 +1,1061 @@
+"""The outbox: planned messages in ``mail_message``, claimed in batches, sent, marked.
+
+Planning (:func:`plan_due`) turns what is due into rows, idempotently (one row per
+invitation, kind and number; a second planning adds nothing): the first invitation of every
+contactable graduate of an open wave, and reminder ``n + 1`` once the last message is at
+least ``reminder_gap_days`` old and fewer than ``max_reminders`` were sent.
+
+Sending (:func:`send_due`) claims a batch (``pending`` → ``claimed`` with a claim id, in one
+transaction: ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the write lock of ``BEGIN IMMEDIATE``
+on SQLite, so two senders never take the same row), re-checks at claim time whether each
+message is still due (submitted, opted out, bounced, other source, wave closed →
+``cancelled``), and then works in chunks of :data:`CHUNK` messages over one SMTP
+connection: mint a fresh personal token per message and mark the chunk ``sending`` in one
+commit, hand each message to the server, then mark the chunk's results in one commit.
+
+**At most once.** A message found ``sending`` after its sender died (killed, the machine
+lost power) may or may not have reached the server; it becomes ``uncertain`` and is never
+resent. A duplicate invitation costs a bulk sender reputation with mail providers and
+annoys the graduate; a missing one shows on the monitor, where staff can reissue the link.
+Marking a chunk rather than each message ``sending`` trades at most :data:`CHUNK`
+uncertain messages per crash for one commit per chunk instead of one per message.
+
+Temporary failures (4xx, no connection, a time-out) go to ``failed_temporary`` with
+exponential backoff (:func:`backoff`) until ``mail_max_attempts``, after which the message
+is ``cancelled`` with the reason; a refused recipient (5xx at RCPT) is ``bounced`` and the
+invitation gets ``bounced_at``: no more messages. Docs: docs/fieldwork.md, "E-mail".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+import smtplib
+import socket
+import ssl
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from outcomes import audit
+from outcomes.config import Settings
+from outcomes.fieldwork.links import new_token, opt_out_url, survey_url, token_hash
+from outcomes.fieldwork.mail import Composed, Recipient, Templates
+from outcomes.store.engine import session_scope
+from outcomes.store.tables import (
+    Enrolment,
+    Invitation,
+    LearnerIdentity,
+    MailMessage,
+    Outcome,
+    Programme,
+    Response,
+    SurveyWave,
+    utcnow,
+)
+from outcomes.vocab import OTHER_OUTCOME_SOURCES
+
+# Messages marked ``sending`` in one commit: at most this many become uncertain in a crash.
+CHUNK = 25
+FIRST_BACKOFF = dt.timedelta(minutes=5)
+MAX_BACKOFF = dt.timedelta(hours=6)
+# A claim whose sender is not known to be dead is recovered only after this long (a live
+# sender refreshes ``claimed_at`` at every chunk, and a chunk takes seconds).
+STALE_CLAIM = dt.timedelta(minutes=15)
+SENDER_ACTOR = "system:outbox"
+
+MAIL = MailMessage.__table__  # type: ignore[attr-defined]
+INV = Invitation.__table__  # type: ignore[attr-defined]
+WAVE = SurveyWave.__table__  # type: ignore[attr-defined]
+IDENT = LearnerIdentity.__table__  # type: ignore[attr-defined]
+RESP = Response.__table__  # type: ignore[attr-defined]
+OUTCOME = Outcome.__table__  # type: ignore[attr-defined]
+ENROL = Enrolment.__table__  # type: ignore[attr-defined]
+PROG = Programme.__table__  # type: ignore[attr-defined]
+
+Clock = Callable[[], dt.datetime]
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    """How long to wait after the ``attempts``-th temporary failure: 5 min doubling to 6 h."""
+    return min(FIRST_BACKOFF * 2 ** max(attempts - 1, 0), MAX_BACKOFF)
+
+
+# --- who may still be written to ------------------------------------------------------------
+
+
+def _contactable(today: dt.date) -> sa.ColumnElement[bool]:
+    """The invitation (joined with its open wave) may receive a message today."""
+    complete = sa.exists().where(RESP.c.invitation_id == INV.c.id, RESP.c.status == "complete")
+    opted = sa.exists().where(
+        IDENT.c.learner_id == INV.c.learner_id, IDENT.c.contact_opted_out_at.is_not(None)
+    )
+    has_address = sa.exists().where(IDENT.c.learner_id == INV.c.learner_id)
+    other = sa.exists().where(
+        OUTCOME.c.learner_id == INV.c.learner_id,
+        OUTCOME.c.wave_id == INV.c.wave_id,
+        OUTCOME.c.source.in_(OTHER_OUTCOME_SOURCES),
+    )
+    return sa.and_(
+        WAVE.c.status == "open",
+        WAVE.c.opens_on <= today,
+        WAVE.c.closes_on >= today,
+        INV.c.skipped_reason.is_(None),
+        INV.c.bounced_at.is_(None),
+        INV.c.opted_out_at.is_(None),
+        INV.c.declined_at.is_(None),
+        INV.c.submitted_at.is_(None),
+        ~complete,
+        ~opted,
+        has_address,
+        ~other,
+    )
+
+
+def stop_reason(row: dict[str, Any], today: dt.date) -> str | None:
+    """Why a claimed message must not go out after all (None: it is still due)."""
+    if row["submitted_at"] is not None or row["response_status"] == "complete":
+        return "submitted"
+    if (
+        row["opted_out_at"] is not None
+        or row["contact_opted_out_at"] is not None
+        or row["skipped_reason"] == "opted_out"
+    ):
+        return "opted out"
+    if row["skipped_reason"] is not None:
+        return f"skipped ({row['skipped_reason']})"
+    if row["email"] is None:
+        return "no address (erased)"
+    if row["bounced_at"] is not None:
+        return "bounced"
+    if row["declined_at"] is not None:
+        return "declined"
+    if row["other_source"]:
+        return "outcome known from another source"
+    if row["wave_status"] != "open" or today > row["closes_on"]:
+        return "wave closed"
+    if today < row["opens_on"]:
+        return "wave not open yet"
+    return None
+
+
+# --- planning -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlanReport:
+    """Messages added to the outbox by one planning."""
+
+    invitations: int
+    reminders: int
+
+
+def _insert_ignoring_duplicates(session: Session, select: sa.Select[Any]) -> int:
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    columns = ["invitation_id", "kind", "number", "status", "attempts", "created_at"]
+    statement = (
+        insert(MAIL)
+        .from_select(columns, select)
+        .on_conflict_do_nothing(index_elements=["invitation_id", "kind", "number"])
+        .returning(MAIL.c.id)
+    )
+    # Counted from RETURNING: the drivers' rowcount of INSERT ... SELECT is not portable.
+    return len(session.execute(statement).all())
+
+
+def plan_due(
+    session: Session,
+    *,
+    at: dt.datetime,
+    wave_id: int | None = None,
+    invitations: bool = True,
+    reminders: bool = True,
+) -> PlanReport:
+    """Add the due first invitations and reminders of open waves to the outbox."""
+    today = at.date()
+    created = sa.literal(at, type_=MAIL.c.created_at.type)
+    base = sa.select().select_from(INV.join(WAVE, WAVE.c.id == INV.c.wave_id))
+    where = [_contactable(today)]
+    if wave_id is not None:
+        where.append(INV.c.wave_id == wave_id)
+    planned_invitations = planned_reminders = 0
+    if invitations:
+        select = base.add_columns(
+            INV.c.id,
+            sa.literal("invitation"),
+            sa.literal(0),
+            sa.literal("pending"),
+            sa.literal(0),
+            created,
+        ).where(*where, INV.c.sent_at.is_(None))
+        planned_invitations = _insert_ignoring_duplicates(session, select)
+    if reminders:
+        # The gap is counted from the last message that reached the server. Dates of the
+        # previous contact are compared in Python-free SQL: the cut-off is per wave, so it
+        # is spelled out per distinct gap (a handful of values).
+        gaps = session.execute(
+            sa.select(WAVE.c.reminder_gap_days)
+            .where(WAVE.c.status == "open", WAVE.c.max_reminders > 0)
+            .distinct()
+        ).scalars()
+        for gap in gaps:
+            cutoff = sa.literal(at - dt.timedelta(days=gap), type_=INV.c.sent_at.type)
+            last = sa.func.coalesce(INV.c.reminded_at, INV.c.sent_at)
+            pending = sa.exists().where(
+                MAIL.c.invitation_id == INV.c.id,
+                MAIL.c.status.in_(("pending", "claimed", "sending", "failed_temporary")),
+            )
+            select = base.add_columns(
+                INV.c.id,
+                sa.literal("reminder"),
+                INV.c.reminders + 1,
+                sa.literal("pending"),
+                sa.literal(0),
+                created,
+            ).where(
+                *where,
+                WAVE.c.reminder_gap_days == gap,
+                INV.c.sent_at.is_not(None),
+                INV.c.reminders < WAVE.c.max_reminders,
+                last <= cutoff,
+                ~pending,
+            )
+            planned_reminders += _insert_ignoring_duplicates(session, select)
+    return PlanReport(planned_invitations, planned_reminders)
+
+
+# --- recovering what a dead sender left -----------------------------------------------------
+
+
+def new_claim_id() -> str:
+    """A claim id naming this host and process, so a later run can tell it died."""
+    return f"{socket.gethostname()[:30]}:{os.getpid()}:{secrets.token_hex(6)}"
+
+
+def _claim_is_dead(claim: str | None, claimed_at: dt.datetime | None, at: dt.datetime) -> bool:
+    if claimed_at is None or claim is None or at - claimed_at >= STALE_CLAIM:
+        return True
+    host, _, rest = claim.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname()[:30] or not pid_text.isdigit():
+        return False  # another machine's sender: wait for the claim to go stale
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # alive, someone else's
+    return False
+
+
+@dataclass(frozen=True)
+class Recovered:
+    """What a run found left behind by senders that died."""
+
+    uncertain: int  # were being handed to the server: not resent
+    released: int  # were claimed but never handed over: pending again
+
+
+def recover_abandoned(session: Session, *, at: dt.datetime) -> Recovered:
+    """Settle the messages of senders that died: ``sending`` → uncertain, ``claimed`` → pending."""
+    rows = session.execute(
+        sa.select(MAIL.c.id, MAIL.c.status, MAIL.c.claim, MAIL.c.claimed_at).where(
+            MAIL.c.status.in_(("claimed", "sending"))
+        )
+    ).all()
+    uncertain = [
+        r.id for r in rows if r.status == "sending" and _claim_is_dead(r.claim, r.claimed_at, at)
+    ]
+    released = [
+        r.id for r in rows if r.status == "claimed" and _claim_is_dead(r.claim, r.claimed_at, at)
+    ]
+    if uncertain:
+        session.execute(
+            sa.update(MAIL)
+            .where(MAIL.c.id.in_(uncertain), MAIL.c.status == "sending")
+            .values(
+                status="uncertain",
+                last_error="the sender stopped while handing this message to the server; "
+                "it may have been delivered, so it is not sent again",
+            )
+        )
+    if released:
+        session.execute(
+            sa.update(MAIL)
+            .where(MAIL.c.id.in_(released), MAIL.c.status == "claimed")
+            .values(status="pending", claim=None, claimed_at=None)
+        )
+    if uncertain or released:
+        audit.record(
+            session,
+            actor=SENDER_ACTOR,
+            action="mail.recovered",
+            object_type="mail_message",
+            detail={"uncertain": len(uncertain), "released": len(released)},
+        )
+    return Recovered(len(uncertain), len(released))
+
+
+# --- claiming -------------------------------------------------------------------------------
+
+
+@dataclass
+class Claimed:
+    """One claimed message with what composing it needs."""
+
+    id: int
+    invitation_id: int
+    kind: str
+    number: int
+    attempts: int
+    address: str
+    given_name: str
+    language: str
+    programme: str
+    closes_on: dt.date
+    old_token_hash: str
+    old_expires_at: dt.datetime
+    new_token_hash: str = ""
+    new_expires_at: dt.datetime | None = None
+    composed: Composed | None = None
+    preview: dict[str, str] | None = None
+
+
+def _details(session: Session, ids: Sequence[int]) -> list[dict[str, Any]]:
+    other = (
+        sa.exists()
+        .where(
+            OUTCOME.c.learner_id == INV.c.learner_id,
+            OUTCOME.c.wave_id == INV.c.wave_id,
+            OUTCOME.c.source.in_(OTHER_OUTCOME_SOURCES),
+        )
+        .label("other_source")
+    )
+    statement = (
+        sa.select(
+            MAIL.c.id,
+            MAIL.c.invitation_id,
+            MAIL.c.kind,
+            MAIL.c.number,
+            MAIL.c.attempts,
+            INV.c.language,
+            INV.c.token_hash,
+            INV.c.expires_at,
+            INV.c.submitted_at,
+            INV.c.opted_out_at,
+            INV.c.declined_at,
+            INV.c.bounced_at,
+            INV.c.skipped_reason,
+            IDENT.c.email,
+            IDENT.c.given_name,
+            IDENT.c.contact_opted_out_at,
+            RESP.c.status.label("response_status"),
+            WAVE.c.status.label("wave_status"),
+            WAVE.c.opens_on,
+            WAVE.c.closes_on,
+            PROG.c.title,
+            PROG.c.title_es,
+            other,
+        )
+        .select_from(
+            MAIL.join(INV, INV.c.id == MAIL.c.invitation_id)
+            .join(WAVE, WAVE.c.id == INV.c.wave_id)
+            .join(ENROL, ENROL.c.id == INV.c.enrolment_id)
+            .join(PROG, PROG.c.id == ENROL.c.programme_id)
+            .outerjoin(IDENT, IDENT.c.learner_id == INV.c.learner_id)
+            .outerjoin(RESP, RESP.c.invitation_id == INV.c.id)
+        )
+        .where(MAIL.c.id.in_(ids))
+        .order_by(MAIL.c.id)
+    )
+    return [dict(row._mapping) for row in session.execute(statement)]
+
+
+def claim_batch(
+    session: Session,
+    *,
+    claim: str,
+    at: dt.datetime,
+    limit: int,
+    wave_id: int | None = None,
+    kinds: tuple[str, ...] | None = None,
+) -> tuple[list[Claimed], int]:
+    """Claim up to ``limit`` due messages; (those still due, how many were cancelled)."""
+    due = sa.and_(
+        MAIL.c.status.in_(("pending", "failed_temporary")),
+        sa.or_(MAIL.c.next_attempt_at.is_(None), MAIL.c.next_attempt_at <= at),
+    )
+    select = sa.select(MAIL.c.id).where(due).order_by(MAIL.c.id).limit(limit)
+    if kinds is not None:
+        select = select.where(MAIL.c.kind.in_(kinds))
+    if wave_id is not None:
+        select = select.where(
+            MAIL.c.invitation_id.in_(sa.select(INV.c.id).where(INV.c.wave_id == wave_id))
+        )
+    select = select.with_for_update(skip_locked=True, of=MAIL)
+    ids = list(session.execute(select).scalars())
+    if not ids:
+        return [], 0
+    session.execute(
+        sa.update(MAIL)
+        .where(MAIL.c.id.in_(ids))
+        .values(status="claimed", claim=claim, claimed_at=at)
+    )
+    today = at.date()
+    claimed: list[Claimed] = []
+    cancelled: list[dict[str, Any]] = []
+    for row in _details(session, ids):
+        reason = stop_reason(row, today)
+        if reason is not None:
+            cancelled.append({"b_id": row["id"], "b_reason": f"no longer due: {reason}"})
+            continue
+        spanish = row["language"] == "es" and row["title_es"]
+        claimed.append(
+            Claimed(
+                id=row["id"],
+                invitation_id=row["invitation_id"],
+                kind=row["kind"],
+                number=row["number"],
+                attempts=row["attempts"],
+                address=row["email"],
+                given_name=row["given_name"],
+                language=row["language"],
+                programme=row["title_es"] if spanish else row["title"],
+                closes_on=row["closes_on"],
+                old_token_hash=row["token_hash"],
+                old_expires_at=row["expires_at"],
+            )
+        )
+    if cancelled:
+        session.execute(
+            sa.update(MAIL)
+            .where(MAIL.c.id == sa.bindparam("b_id"))
+            .values(status="cancelled", claim=None, last_error=sa.bindparam("b_reason")),
+            cancelled,
+        )
+    return claimed, len(cancelled)
+
+
+# --- handing messages to the server ---------------------------------------------------------
+
+
+class Delivery(StrEnum):
+    """What became of one message handed to the server."""
+
+    ACCEPTED = "accepted"
+    BOUNCED = "bounced"  # 5xx at RCPT: the address is refused
+    REFUSED = "refused"  # 5xx at DATA: this message is refused (content, policy)
+    TEMPORARY = "temporary"  # 4xx, the sender refused, a time-out before the data
+    UNCERTAIN = "uncertain"  # the connection broke while the data was being sent
+
+
+@dataclass(frozen=True)
+class Handed:
+    """The server's answer to one message; ``connection_lost``: stop using this connection."""
+
+    delivery: Delivery
+    detail: str = ""
+    connection_lost: bool = False
+
+
+class Transport(Protocol):
+    """Something that hands messages over: SMTP, or the demo outbox."""
+
+    stores_previews: bool
+
+    def send(self, message: Composed) -> Handed:
+        """Hand one message over."""
+        ...
+
+    def close(self) -> None:
+        """Say goodbye."""
+        ...
+
+
+class TransportUnavailable(Exception):
+    """The server could not be reached: every message of the batch waits for a later run."""
+
+
+def _reply(code: int, text: bytes | str) -> str:
+    shown = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
+    return f"{code} {' '.join(shown.split())}"[:900]
+
+
+class SmtpTransport:
+    """One SMTP connection (STARTTLS or implicit TLS, login when a user is set)."""
+
+    stores_previews = False
+
+    def __init__(self, settings: Settings) -> None:
+        self._sender = settings.smtp_sender
+        timeout = settings.smtp_timeout_seconds
+        try:
+            if settings.smtp_security == "tls":
+                self._smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+                    settings.smtp_host,
+                    settings.smtp_port,
+                    timeout=timeout,
+                    context=ssl.create_default_context(),
+                )
+            else:
+                self._smtp = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=timeout)
+            self._smtp.ehlo()
+            if settings.smtp_security == "starttls":
+                self._smtp.starttls(context=ssl.create_default_context())
+                self._smtp.ehlo()
+            if settings.smtp_username:
+                password = (
+                    settings.smtp_password.get_secret_value() if settings.smtp_password else ""
+                )
+                self._smtp.login(settings.smtp_username, password)
+        except (OSError, smtplib.SMTPException) as exc:
+            raise TransportUnavailable(
+                f"the SMTP server {settings.smtp_host}:{settings.smtp_port} could not be "
+                f"used ({type(exc).__name__}: {' '.join(str(exc).split())[:300]})"
+            ) from None
+
+    def send(self, message: Composed) -> Handed:
+        """MAIL, RCPT and DATA by hand, so a broken connection is known to be before or
+        during the data (only the latter can have delivered the message)."""
+        smtp = self._smtp
+        in_data = False
+        try:
+            code, text = smtp.mail(self._sender)
+            if code != 250:
+                smtp.rset()
+                return Handed(Delivery.TEMPORARY, "sender refused: " + _reply(code, text))
+            code, text = smtp.rcpt(message.to)
+            if code not in (250, 251):
+                smtp.rset()
+                kind = Delivery.BOUNCED if 500 <= code < 600 else Delivery.TEMPORARY
+                return Handed(kind, _reply(code, text))
+            in_data = True
+            code, text = smtp.data(message.data)
+        except smtplib.SMTPDataError as exc:  # the server refused to start the data
+            kind = Delivery.REFUSED if 500 <= exc.smtp_code < 600 else Delivery.TEMPORARY
+            return Handed(kind, _reply(exc.smtp_code, exc.smtp_error))
+        except (OSError, smtplib.SMTPException) as exc:
+            detail = f"connection lost ({type(exc).__name__})"
+            kind = Delivery.UNCERTAIN if in_data else Delivery.TEMPORARY
+            return Handed(kind, detail, connection_lost=True)
+        if code == 250:
+            return Handed(Delivery.ACCEPTED)
+        kind = Delivery.REFUSED if 500 <= code < 600 else Delivery.TEMPORARY
+        return Handed(kind, _reply(code, text))
+
+    def close(self) -> None:
+        """QUIT, ignoring a server that already went away."""
+        try:
+            self._smtp.quit()
+        except (OSError, smtplib.SMTPException):
+            self._smtp.close()
+
+
+class DemoTransport:
+    """Demo mode: nothing leaves the machine; the outbox page shows what would have."""
+
+    stores_previews = True
+
+    def send(self, message: Composed) -> Handed:
+        """Accept every message."""
+        return Handed(Delivery.ACCEPTED)
+
+    def close(self) -> None:
+        """Nothing to close."""
+
+
+def open_transport(settings: Settings) -> Transport:
+    """The demo outbox in demo mode, else one SMTP connection."""
+    if settings.demo:
+        return DemoTransport()
+    return SmtpTransport(settings)
+
+
+# --- one batch ------------------------------------------------------------------------------
+
+
+@dataclass
+class SendReport:
+    """What sending did, in counts (no addresses)."""
+
+    sent: int = 0
+    bounced: int = 0
+    failed_temporary: int = 0
+    gave_up: int = 0
+    refused: int = 0
+    cancelled: int = 0
+    uncertain: int = 0
+    batches: int = 0
+    unreachable: str | None = None  # why the server could not be used, when it could not
+
+    def add(self, other: SendReport) -> None:
+        """Add another report's counts into this one."""
+        for name in ("sent", "bounced", "failed_temporary", "gave_up", "refused", "cancelled"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.uncertain += other.uncertain
+        self.batches += other.batches
+        self.unreachable = other.unreachable or self.unreachable
+
+    def counts(self) -> dict[str, int]:
+        """The counts, for the audit trail and --json."""
+        return {k: v for k, v in asdict(self).items() if isinstance(v, int)}
+
+
+@dataclass
+class _Outcomes:
+    sent: list[dict[str, Any]] = field(default_factory=list)
+    bounced: list[dict[str, Any]] = field(default_factory=list)
+    temporary: list[dict[str, Any]] = field(default_factory=list)
+    final: list[dict[str, Any]] = field(default_factory=list)  # cancelled with a reason
+    uncertain: list[dict[str, Any]] = field(default_factory=list)
+    restore: list[dict[str, Any]] = field(default_factory=list)  # tokens to put back
+    released: list[int] = field(default_factory=list)  # never handed over: pending again
+
+
+def _prepare(
+    messages: Iterable[Claimed], settings: Settings, templates: Templates, at: dt.datetime
+) -> None:
+    expires = at + dt.timedelta(days=settings.invitation_valid_days)
+    for message in messages:
+        token = new_token()
+        recipient = Recipient(
+            address=message.address,
+            given_name=message.given_name,
+            survey_url=survey_url(settings, token),
+            opt_out_url=opt_out_url(settings, token),
+        )
+        template = templates.get(
+            kind=message.kind,
+            language=message.language,
+            programme=message.programme,
+            closes_on=message.closes_on,
+        )
+        composed, text, html_body = template.compose(recipient, at=at)
+        message.composed = composed
+        message.new_token_hash = token_hash(settings, token)
+        message.new_expires_at = max(expires, message.old_expires_at)
+        if settings.demo:
+            message.preview = composed.preview(text, html_body, recipient)
+
+
+def _mark_sending(
+    engine: Engine, chunk: list[Claimed], claim: str, at: dt.datetime
+) -> list[Claimed]:
+    """Commit the chunk as ``sending`` with its fresh tokens; the messages still ours."""
+    with session_scope(engine) as session:
+        session.execute(
+            sa.update(MAIL)
+            .where(
+                MAIL.c.id == sa.bindparam("b_id"),
+                MAIL.c.claim == claim,
+                MAIL.c.status == "claimed",
+            )
+            .values(status="sending", message_id=sa.bindparam("b_mid"), claimed_at=at),
+            [{"b_id": m.id, "b_mid": m.composed.message_id} for m in chunk if m.composed],
+        )
+        ours = set(
+            session.execute(
+                sa.select(MAIL.c.id).where(
+                    MAIL.c.id.in_([m.id for m in chunk]),
+                    MAIL.c.claim == claim,
+                    MAIL.c.status == "sending",
+                )
+            ).scalars()
+        )
+        kept = [m for m in chunk if m.id in ours]
+        if kept:
+            session.execute(
+                sa.update(INV)
+                .where(INV.c.id == sa.bindparam("b_id"))
+                .values(token_hash=sa.bindparam("b_hash"), expires_at=sa.bindparam("b_exp")),
+                [
+                    {"b_id": m.invitation_id, "b_hash": m.new_token_hash, "b_exp": m.new_expires_at}
+                    for m in kept
+                ],
+            )
+    return kept
+
+
+def _record(
+    results: _Outcomes, message: Claimed, handed: Handed, settings: Settings, at: dt.datetime
+) -> None:
+    restore = _restoring(message)
+    if handed.delivery is Delivery.ACCEPTED:
+        assert message.composed is not None
+        results.sent.append(
+            {
+                "b_id": message.id,
+                "b_inv": message.invitation_id,
+                "b_kind": message.kind,
+                "b_number": message.number,
+                "b_preview": message.preview,
+            }
+        )
+    elif handed.delivery is Delivery.BOUNCED:
+        results.bounced.append(
+            {"b_id": message.id, "b_inv": message.invitation_id, "b_error": handed.detail}
+        )
+        results.restore.append(restore)
+    elif handed.delivery is Delivery.UNCERTAIN:
+        results.uncertain.append({"b_id": message.id, "b_error": handed.detail})
+    elif handed.delivery is Delivery.REFUSED:
+        results.final.append(
+            {
+                "b_id": message.id,
+                "b_error": f"refused by the server: {handed.detail}",
+                "b_att": message.attempts + 1,
+            }
+        )
+        results.restore.append(restore)
+    else:
+        attempts = message.attempts + 1
+        results.restore.append(restore)
+        if attempts >= settings.mail_max_attempts:
+            results.final.append(
+                {
+                    "b_id": message.id,
+                    "b_error": f"gave up after {attempts} attempts: {handed.detail}",
+                    "b_att": attempts,
+                }
+            )
+        else:
+            results.temporary.append(
+                {
+                    "b_id": message.id,
+                    "b_error": handed.detail,
+                    "b_att": attempts,
+                    "b_next": at + backoff(attempts),
+                }
+            )
+
+
+def _apply(session: Session, results: _Outcomes, at: dt.datetime, report: SendReport) -> None:
+    """Write one chunk's results in the caller's transaction, one statement per kind."""
+    if results.sent:
+        session.execute(
+            sa.update(MAIL)
+            .where(MAIL.c.id == sa.bindparam("b_id"))
+            .values(status="sent", sent_at=at, preview=sa.bindparam("b_preview"), last_error=None),
+            [{"b_id": r["b_id"], "b_preview": r["b_preview"]} for r in results.sent],
+        )
+        firsts = [{"b_inv": r["b_inv"]} for r in results.sent if r["b_kind"] == "invitation"]
+        if firsts:
+            session.execute(
+                sa.update(INV)
+                .where(INV.c.id == sa.bindparam("b_inv"), INV.c.sent_at.is_(None))
+                .values(sent_at=at),
+                firsts,
+            )
+        later = [
+            {"b_inv": r["b_inv"], "b_number": r["b_number"]}
+            for r in results.sent
+            if r["b_kind"] == "reminder"
+        ]
+        if later:
+            session.execute(
+                sa.update(INV)
+                .where(INV.c.id == sa.bindparam("b_inv"))
+                .values(reminders=sa.bindparam("b_number"), reminded_at=at),
+                later,
+            )
+    if results.bounced:
+        session.execute(
+            sa.update(MAIL)
+            .where(MAIL.c.id == sa.bindparam("b_id"))
+            .values(
+                status="bounced", last_error=sa.bindparam("b_error"), attempts=MAIL.c.attempts + 1
+            ),
+            [{"b_id": r["b_id"], "b_error": r["b_error"]} for r in results.bounced],
+        )
+        bounced_invitations = [{"b_inv": r["b_inv"]} for r in results.bounced]
+        session.execute(
+            sa.update(INV)
+            .where(INV.c.id == sa.bindparam("b_inv"), INV.c.bounced_at.is_(None))
+            .values(bounced_at=at),
+            bounced_invitations,
+        )
+    if results.restore:
+        # A message that did not go out gives the graduate's earlier link back.
+        session.execute(
+            sa.update(INV)
+            .where(INV.c.id == sa.bindparam("b_id"), INV.c.token_hash == sa.bindparam("b_new"))
+            .values(token_hash=sa.bindparam("b_old"), expires_at=sa.bindparam("b_exp")),
+            results.restore,
+        )
+    if results.temporary:
+        session.execute(
+            sa.update(MAIL)
+            .where(MAIL.c.id == sa.bindparam("b_id"))
+            .values(
+                status="failed_temporary",
+                attempts=sa.bindparam("b_att"),
+                next_attempt_at=sa.bindparam("b_next"),
+                last_error=sa.bindparam("b_error"),
+                claim=None,
+            ),
+            results.temporary,
+        )
+    if results.final:
+        session.execute(
+            sa.update(MAIL)
+            .where(MAIL.c.id == sa.bindparam("b_id"))
+            .values(
+                status="cancelled",
+                attempts=sa.bindparam("b_att"),
+                last_error=sa.bindparam("b_error"),
+            ),
+            results.final,
+        )
+    if results.uncertain:
+        session.execute(
+            sa.update(MAIL)
+            .where(MAIL.c.id == sa.bindparam("b_id"))
+            .values(
+                status="uncertain", last_error=sa.bindparam("b_error"), attempts=MAIL.c.attempts + 1
+            ),
+            results.uncertain,
+        )
+    if results.released:
+        session.execute(
+            sa.update(MAIL)
+            .where(MAIL.c.id.in_(results.released))
+            .values(status="pending", claim=None, claimed_at=None)
+        )
+    report.sent += len(results.sent)
+    report.bounced += len(results.bounced)
+    report.failed_temporary += len(results.temporary)
+    gave_up = sum(1 for r in results.final if str(r["b_error"]).startswith("gave up"))
+    report.gave_up += gave_up
+    report.refused += len(results.final) - gave_up
+    report.uncertain += len(results.uncertain)
+
+
+class _Pace:
+    """At most ``rate`` messages per second (0: no limit)."""
+
+    def __init__(self, rate: float) -> None:
+        self._gap = 1.0 / rate if rate > 0 else 0.0
+        self._next = time.monotonic()
+
+    def wait(self) -> None:
+        if not self._gap:
+            return
+        now = time.monotonic()
+        if now < self._next:
+            time.sleep(self._next - now)
+            now = self._next
+        self._next = now + self._gap
+
+
+def send_batch(
+    engine: Engine,
+    settings: Settings,
+    *,
+    clock: Clock = utcnow,
+    transport_factory: Callable[[Settings], Transport] = open_transport,
+    templates: Templates | None = None,
+    wave_id: int | None = None,
+    kinds: tuple[str, ...] | None = None,
+    actor: str = SENDER_ACTOR,
+) -> SendReport | None:
+    """Claim one batch and send it over one connection; None when nothing was due."""
+    claim = new_claim_id()
+    with session_scope(engine) as session:
+        claimed, cancelled = claim_batch(
+            session,
+            claim=claim,
+            at=clock(),
+            limit=settings.mail_batch_size,
+            wave_id=wave_id,
+            kinds=kinds,
+        )
+    if not claimed and not cancelled:
+        return None
+    report = SendReport(cancelled=cancelled, batches=1)
+    templates = templates or Templates(settings)
+    transport: Transport | None = None
+    if claimed:
+        try:
+            transport = transport_factory(settings)
+        except TransportUnavailable as exc:
+            report.unreachable = str(exc)
+            results = _Outcomes()
+            at = clock()
+            for message in claimed:
+                _record(results, message, Handed(Delivery.TEMPORARY, str(exc)), settings, at)
+            results.restore.clear()  # no token was minted
+            with session_scope(engine) as session:
+                _apply(session, results, at, report)
+                _audit_batch(session, claim, report, actor, settings)
+            return report
+    pace = _Pace(settings.mail_rate_per_second)
+    lost = False
+    try:
+        for first in range(0, len(claimed), CHUNK):
+            chunk = claimed[first : first + CHUNK]
+            results = _Outcomes()
+            demo = transport is not None and transport.stores_previews
+            if lost:
+                results.released = [m.id for m in chunk]  # never prepared: no token minted
+            else:
+                at = clock()
+                _prepare(chunk, settings, templates, at)
+                # In demo mode nothing is handed to anyone, so there is no uncertain window.
+                kept = chunk if demo else _mark_sending(engine, chunk, claim, at)
+                for message in kept:
+                    if lost:
+                        results.released.append(message.id)
+                        results.restore.append(_restoring(message))
+                        continue
+                    assert transport is not None and message.composed is not None
+                    pace.wait()
+                    handed = transport.send(message.composed)
+                    _record(results, message, handed, settings, clock())
+                    if handed.connection_lost:
+                        lost = True
+                        report.unreachable = handed.detail
+            with session_scope(engine) as session:
+                if demo and not lost:
+                    _write_tokens(session, chunk)
+                _apply(session, results, clock(), report)
+    finally:
+        if transport is not None:
+            transport.close()
+    with session_scope(engine) as session:
+        _audit_batch(session, claim, report, actor, settings)
+    return report
+
+
+def _restoring(message: Claimed) -> dict[str, Any]:
+    """Parameters that put the invitation's earlier token back (the message did not go)."""
+    return {
+        "b_id": message.invitation_id,
+        "b_new": message.new_token_hash,
+        "b_old": message.old_token_hash,
+        "b_exp": message.old_expires_at,
+    }
+
+
+def _write_tokens(session: Session, chunk: list[Claimed]) -> None:
+    """Store the chunk's fresh tokens (demo mode, with the results)."""
+    session.execute(
+        sa.update(INV)
+        .where(INV.c.id == sa.bindparam("b_id"))
+        .values(token_hash=sa.bindparam("b_hash"), expires_at=sa.bindparam("b_exp")),
+        [
+            {"b_id": m.invitation_id, "b_hash": m.new_token_hash, "b_exp": m.new_expires_at}
+            for m in chunk
+        ],
+    )
+
+
+def _audit_batch(
+    session: Session, claim: str, report: SendReport, actor: str, settings: Settings
+) -> None:
+    audit.record(
+        session,
+        actor=actor,
+        action="mail.batch_sent",
+        object_type="mail_batch",
+        object_id=claim,
+        detail={
+            **report.counts(),
+            "demo": settings.demo,
+            "unreachable": report.unreachable is not None,
+        },
+    )
+
+
+def send_due(
+    engine: Engine,
+    settings: Settings,
+    *,
+    clock: Clock = utcnow,
+    transport_factory: Callable[[Settings], Transport] = open_transport,
+    wave_id: int | None = None,
+    kinds: tuple[str, ...] | None = None,
+    actor: str = SENDER_ACTOR,
+    max_batches: int | None = None,
+) -> SendReport:
+    """Send batches until nothing is due (or the server cannot be reached)."""
+    total = SendReport()
+    templates = Templates(settings)
+    while max_batches is None or total.batches < max_batches:
+        report = send_batch(
+            engine,
+            settings,
+            clock=clock,
+            transport_factory=transport_factory,
+            templates=templates,
+            wave_id=wave_id,
+            kinds=kinds,
+            actor=actor,
+        )
+        if report is None:
+            break
+        total.add(report)
+        if report.unreachable is not None:
+            break  # the rest waits for a later run, not for this loop
+    return total
+
+
+@dataclass(frozen=True)
+class RunReport:
+    """One ``outcomes fieldwork run``: recovered, planned, sent."""
+
+    recovered: Recovered
+    planned: PlanReport
+    sent: SendReport
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain counts, for --json."""
+        return {
+            "recovered": asdict(self.recovered),
+            "planned": asdict(self.planned),
+            "sent": {**self.sent.counts(), "unreachable": self.sent.unreachable},
+        }
+
+
+def run_fieldwork(
+    engine: Engine,
+    settings: Settings,
+    *,
+    clock: Clock = utcnow,
+    transport_factory: Callable[[Settings], Transport] = open_transport,
+    wave_id: int | None = None,
+    invitations: bool = True,
+    reminders: bool = True,
+    actor: str = SENDER_ACTOR,
+) -> RunReport:
+    """Settle what dead senders left, plan what is due, send it."""
+    with session_scope(engine) as session:
+        recovered = recover_abandoned(session, at=clock())
+    with session_scope(engine) as session:
+        planned = plan_due(
+            session, at=clock(), wave_id=wave_id, invitations=invitations, reminders=reminders
+        )
+    kinds = tuple(
+        kind for kind, wanted in (("invitation", invitations), ("reminder", reminders)) if wanted
+    )
+    sent = send_due(
+        engine,
+        settings,
+        clock=clock,
+        transport_factory=transport_factory,
+        wave_id=wave_id,
+        kinds=kinds,
+        actor=actor,
+    )
+    return RunReport(recovered, planned, sent)
