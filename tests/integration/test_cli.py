@@ -49,6 +49,8 @@ def test_help_and_version(tmp_path: Path) -> None:
     assert shown.returncode == 0
     assert listed_commands(shown.stdout) == [
         "seed",
+        "invite",
+        "remind",
         "db",
         "users",
         "demo",
@@ -57,6 +59,7 @@ def test_help_and_version(tmp_path: Path) -> None:
         "analyze",
         "privacy",
         "audit",
+        "fieldwork",
     ]
     users = outcomes("users", "--help", env=env)
     assert users.returncode == 0

@@ -47,6 +47,7 @@ from sqlmodel import Session
 
 from outcomes import audit
 from outcomes.config import Settings
+from outcomes.errors import NotFound, ValidationProblem
 from outcomes.fieldwork.links import new_token, opt_out_url, survey_url, token_hash
 from outcomes.fieldwork.mail import Composed, Recipient, Templates
 from outcomes.store.engine import session_scope
@@ -158,10 +159,14 @@ class PlanReport:
     reminders: int
 
 
-def _insert_ignoring_duplicates(session: Session, select: sa.Select[Any]) -> int:
+def _insert_ignoring_duplicates(
+    session: Session, select: sa.Select[Any], *extra_columns: str
+) -> int:
+    """INSERT the rows ``select`` yields unless the message exists; how many were added."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     columns = ["invitation_id", "kind", "number", "status", "attempts", "created_at"]
+    columns += extra_columns
     statement = (
         insert(MAIL)
         .from_select(columns, select)
@@ -1059,3 +1064,99 @@ def run_fieldwork(
         actor=actor,
     )
     return RunReport(recovered, planned, sent)
+
+
+# --- links for a mail merge elsewhere -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PrintedLinks:
+    """Fresh personal links of a wave's contactable graduates, for another mailing tool."""
+
+    wave_id: int
+    urls: list[str]
+    replaced_sent_links: int  # of these, how many had already been e-mailed a link
+
+
+MAIL_MERGE = "link printed for a mail merge elsewhere (outcomes invite --print-links)"
+
+
+def print_links(
+    session: Session, settings: Settings, wave_id: int, *, actor: str, at: dt.datetime
+) -> PrintedLinks:
+    """Mint a fresh link for every contactable invitation of an open wave (audited).
+
+    The earlier link of each stops working. The outbox will not send these graduates a first
+    invitation of its own (that would mint yet another link and kill the printed one): their
+    invitation message is recorded as cancelled, with the reason.
+    """
+    wave = require_wave(session, wave_id)
+    busy = sa.exists().where(
+        MAIL.c.invitation_id == INV.c.id, MAIL.c.status.in_(("claimed", "sending"))
+    )
+    rows = session.execute(
+        sa.select(INV.c.id, INV.c.sent_at, INV.c.expires_at)
+        .select_from(INV.join(WAVE, WAVE.c.id == INV.c.wave_id))
+        .where(INV.c.wave_id == wave_id, _contactable(at.date()), ~busy)
+        .order_by(INV.c.id)
+        .with_for_update(of=INV)
+    ).all()
+    if not rows and (wave.status != "open" or not wave.opens_on <= at.date() <= wave.closes_on):
+        raise ValidationProblem(
+            f"Survey wave {wave_id} is not open today ({wave.opens_on} to {wave.closes_on}, "
+            f"{wave.status}): its links would not open."
+        )
+    expires = at + dt.timedelta(days=settings.invitation_valid_days)
+    tokens = [new_token() for _ in rows]
+    if rows:
+        session.execute(
+            sa.update(INV)
+            .where(INV.c.id == sa.bindparam("b_id"))
+            .values(token_hash=sa.bindparam("b_hash"), expires_at=sa.bindparam("b_exp")),
+            [
+                {
+                    "b_id": row.id,
+                    "b_hash": token_hash(settings, token),
+                    "b_exp": max(expires, row.expires_at),
+                }
+                for row, token in zip(rows, tokens, strict=True)
+            ],
+        )
+        ids = [row.id for row in rows]
+        session.execute(
+            sa.update(MAIL)
+            .where(
+                MAIL.c.invitation_id.in_(ids),
+                MAIL.c.kind == "invitation",
+                MAIL.c.status.in_(("pending", "failed_temporary")),
+            )
+            .values(status="cancelled", last_error=MAIL_MERGE)
+        )
+        unsent = sa.select(
+            INV.c.id,
+            sa.literal("invitation"),
+            sa.literal(0),
+            sa.literal("cancelled"),
+            sa.literal(0),
+            sa.literal(at, type_=MAIL.c.created_at.type),
+            sa.literal(MAIL_MERGE),
+        ).where(INV.c.id.in_(ids), INV.c.sent_at.is_(None))
+        _insert_ignoring_duplicates(session, unsent, "last_error")
+    replaced = sum(1 for row in rows if row.sent_at is not None)
+    audit.record(
+        session,
+        actor=actor,
+        action="invitation.links_printed",
+        object_type="survey_wave",
+        object_id=wave_id,
+        detail={"links": len(rows), "replaced_sent_links": replaced},
+    )
+    return PrintedLinks(wave_id, [survey_url(settings, token) for token in tokens], replaced)
+
+
+def require_wave(session: Session, wave_id: int) -> SurveyWave:
+    """The wave with ``wave_id``, or NotFound in one sentence."""
+    wave = session.get(SurveyWave, wave_id)
+    if wave is None:
+        raise NotFound(f"No survey wave with id {wave_id}.")
+    return wave
