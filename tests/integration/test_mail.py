@@ -14,7 +14,7 @@ from sqlmodel import select
 from starlette.applications import Starlette
 
 from outcomes.config import Settings
-from outcomes.fieldwork import outbox
+from outcomes.fieldwork import outbox, sending
 from outcomes.store.engine import session_scope
 from outcomes.store.tables import (
     AuditEvent,
@@ -97,8 +97,8 @@ def invite(
         return record.id, ids
 
 
-def run(engine: Engine, settings: Settings, clock: Clock) -> outbox.RunReport:
-    return outbox.run_fieldwork(engine, settings, clock=clock)
+def run(engine: Engine, settings: Settings, clock: Clock) -> sending.RunReport:
+    return sending.run_fieldwork(engine, settings, clock=clock)
 
 
 def messages(engine: Engine) -> list[MailMessage]:
@@ -156,7 +156,7 @@ def test_an_invitation_carries_its_content_and_every_header_a_bulk_sender_needs(
     assert message["Auto-Submitted"] == "auto-generated"
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert message["Date"].datetime == NOW
-    assert re.fullmatch(r"<[0-9a-f]{32}@uni\.example>", message["Message-ID"])
+    assert re.fullmatch(r"<[0-9a-f]{16}\.[0-9]+@uni\.example>", message["Message-ID"])
     assert message.get_content_type() == "multipart/alternative"
     text = message.get_body(("plain",)).get_content()
     html = message.get_body(("html",)).get_content()
@@ -342,7 +342,7 @@ def test_a_message_no_longer_due_when_claimed_is_cancelled_not_sent(
         session.add(
             Response(invitation_id=done, instrument_version_id=1, answers={}, status="complete")
         )
-    report = outbox.send_due(engine, settings, clock=clock)
+    report = sending.send_due(engine, settings, clock=clock)
     assert (report.sent, report.cancelled) == (1, 1)
     assert server[1].recipients() == ["later@x.org"]
     cancelled = next(m for m in messages(engine) if m.invitation_id == done)
@@ -494,7 +494,7 @@ def test_two_senders_at_once_never_send_a_message_twice(
 
     def sender() -> None:
         try:
-            outbox.run_fieldwork(engine, settings, clock=clock)
+            sending.run_fieldwork(engine, settings, clock=clock)
         except BaseException as exc:
             errors.append(exc)
 

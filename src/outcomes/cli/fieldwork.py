@@ -14,7 +14,7 @@ import typer
 from outcomes.cli.common import fail, open_database
 
 if TYPE_CHECKING:
-    from outcomes.fieldwork.outbox import RunReport
+    from outcomes.fieldwork.sending import RunReport
 
 app = typer.Typer(help="Survey fieldwork: send what is due.", no_args_is_help=True)
 
@@ -44,7 +44,8 @@ def _say(report: RunReport, as_json: bool) -> None:
 def _run(wave: int | None, *, invitations: bool, reminders: bool) -> RunReport:
     from outcomes import audit
     from outcomes.config import get_settings
-    from outcomes.fieldwork.outbox import require_wave, run_fieldwork
+    from outcomes.fieldwork.outbox import require_wave
+    from outcomes.fieldwork.sending import run_fieldwork
     from outcomes.store.engine import session_scope
 
     settings = get_settings()

@@ -229,10 +229,15 @@ class Template:
         escaped = {name: html.escape(value, quote=True) for name, value in plain.items()}
         return _fill(self._text, plain), _fill(self._html, escaped)
 
-    def compose(self, recipient: Recipient, *, at: dt.datetime) -> tuple[Composed, str, str]:
-        """One recipient's message, and its plain text and HTML (for a demo preview)."""
+    def compose(
+        self, recipient: Recipient, *, at: dt.datetime, message_id: str | None = None
+    ) -> tuple[Composed, str, str]:
+        """One recipient's message, and its plain text and HTML (for a demo preview).
+
+        ``message_id`` (``<unique@domain>``): by default a random one in the sender's domain.
+        """
         text, html_body = self.bodies(recipient)
-        message_id = f"<{secrets.token_hex(16)}@{self._domain}>"
+        message_id = message_id or f"<{secrets.token_hex(16)}@{self._domain}>"
         head = (
             f"{self._head}{CRLF}"
             f"To: {recipient.address}{CRLF}"
@@ -268,6 +273,7 @@ class Templates:
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
+        self.domain = settings.smtp_sender.rpartition("@")[2]
         self._environment = template_environment()
         self._built: dict[tuple[str, str, str, dt.date], Template] = {}
 

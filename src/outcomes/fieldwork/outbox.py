@@ -31,26 +31,21 @@ from __future__ import annotations
 import datetime as dt
 import os
 import secrets
-import smtplib
 import socket
-import ssl
-import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from outcomes import audit
 from outcomes.config import Settings
 from outcomes.errors import NotFound, ValidationProblem
-from outcomes.fieldwork.links import new_token, opt_out_url, survey_url, token_hash
-from outcomes.fieldwork.mail import Composed, Recipient, Templates
-from outcomes.store.engine import session_scope
+from outcomes.fieldwork.links import new_token, survey_url, token_hash
+from outcomes.fieldwork.mail import Composed
+from outcomes.fieldwork.transport import Delivery, Handed
 from outcomes.store.tables import (
     Enrolment,
     Invitation,
@@ -60,7 +55,6 @@ from outcomes.store.tables import (
     Programme,
     Response,
     SurveyWave,
-    utcnow,
 )
 from outcomes.vocab import OTHER_OUTCOME_SOURCES
 
@@ -453,142 +447,7 @@ def claim_batch(
     return claimed, len(cancelled)
 
 
-# --- handing messages to the server ---------------------------------------------------------
-
-
-class Delivery(StrEnum):
-    """What became of one message handed to the server."""
-
-    ACCEPTED = "accepted"
-    BOUNCED = "bounced"  # 5xx at RCPT: the address is refused
-    REFUSED = "refused"  # 5xx at DATA: this message is refused (content, policy)
-    TEMPORARY = "temporary"  # 4xx, the sender refused, a time-out before the data
-    UNCERTAIN = "uncertain"  # the connection broke while the data was being sent
-
-
-@dataclass(frozen=True)
-class Handed:
-    """The server's answer to one message; ``connection_lost``: stop using this connection."""
-
-    delivery: Delivery
-    detail: str = ""
-    connection_lost: bool = False
-
-
-class Transport(Protocol):
-    """Something that hands messages over: SMTP, or the demo outbox."""
-
-    stores_previews: bool
-
-    def send(self, message: Composed) -> Handed:
-        """Hand one message over."""
-        ...
-
-    def close(self) -> None:
-        """Say goodbye."""
-        ...
-
-
-class TransportUnavailable(Exception):
-    """The server could not be reached: every message of the batch waits for a later run."""
-
-
-def _reply(code: int, text: bytes | str) -> str:
-    shown = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
-    return f"{code} {' '.join(shown.split())}"[:900]
-
-
-class SmtpTransport:
-    """One SMTP connection (STARTTLS or implicit TLS, login when a user is set)."""
-
-    stores_previews = False
-
-    def __init__(self, settings: Settings) -> None:
-        self._sender = settings.smtp_sender
-        timeout = settings.smtp_timeout_seconds
-        try:
-            if settings.smtp_security == "tls":
-                self._smtp: smtplib.SMTP = smtplib.SMTP_SSL(
-                    settings.smtp_host,
-                    settings.smtp_port,
-                    timeout=timeout,
-                    context=ssl.create_default_context(),
-                )
-            else:
-                self._smtp = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=timeout)
-            self._smtp.ehlo()
-            if settings.smtp_security == "starttls":
-                self._smtp.starttls(context=ssl.create_default_context())
-                self._smtp.ehlo()
-            if settings.smtp_username:
-                password = (
-                    settings.smtp_password.get_secret_value() if settings.smtp_password else ""
-                )
-                self._smtp.login(settings.smtp_username, password)
-        except (OSError, smtplib.SMTPException) as exc:
-            raise TransportUnavailable(
-                f"the SMTP server {settings.smtp_host}:{settings.smtp_port} could not be "
-                f"used ({type(exc).__name__}: {' '.join(str(exc).split())[:300]})"
-            ) from None
-
-    def send(self, message: Composed) -> Handed:
-        """MAIL, RCPT and DATA by hand, so a broken connection is known to be before or
-        during the data (only the latter can have delivered the message)."""
-        smtp = self._smtp
-        in_data = False
-        try:
-            code, text = smtp.mail(self._sender)
-            if code != 250:
-                smtp.rset()
-                return Handed(Delivery.TEMPORARY, "sender refused: " + _reply(code, text))
-            code, text = smtp.rcpt(message.to)
-            if code not in (250, 251):
-                smtp.rset()
-                kind = Delivery.BOUNCED if 500 <= code < 600 else Delivery.TEMPORARY
-                return Handed(kind, _reply(code, text))
-            in_data = True
-            code, text = smtp.data(message.data)
-        except smtplib.SMTPDataError as exc:  # the server refused to start the data
-            kind = Delivery.REFUSED if 500 <= exc.smtp_code < 600 else Delivery.TEMPORARY
-            return Handed(kind, _reply(exc.smtp_code, exc.smtp_error))
-        except (OSError, smtplib.SMTPException) as exc:
-            detail = f"connection lost ({type(exc).__name__})"
-            kind = Delivery.UNCERTAIN if in_data else Delivery.TEMPORARY
-            return Handed(kind, detail, connection_lost=True)
-        if code == 250:
-            return Handed(Delivery.ACCEPTED)
-        kind = Delivery.REFUSED if 500 <= code < 600 else Delivery.TEMPORARY
-        return Handed(kind, _reply(code, text))
-
-    def close(self) -> None:
-        """QUIT, ignoring a server that already went away."""
-        try:
-            self._smtp.quit()
-        except (OSError, smtplib.SMTPException):
-            self._smtp.close()
-
-
-class DemoTransport:
-    """Demo mode: nothing leaves the machine; the outbox page shows what would have."""
-
-    stores_previews = True
-
-    def send(self, message: Composed) -> Handed:
-        """Accept every message."""
-        return Handed(Delivery.ACCEPTED)
-
-    def close(self) -> None:
-        """Nothing to close."""
-
-
-def open_transport(settings: Settings) -> Transport:
-    """The demo outbox in demo mode, else one SMTP connection."""
-    if settings.demo:
-        return DemoTransport()
-    return SmtpTransport(settings)
-
-
-# --- one batch ------------------------------------------------------------------------------
+# --- marking what became of each message ---------------------------------------------------
 
 
 @dataclass
@@ -619,7 +478,9 @@ class SendReport:
 
 
 @dataclass
-class _Outcomes:
+class Results:
+    """One chunk's results, as parameters of the statements that write them."""
+
     sent: list[dict[str, Any]] = field(default_factory=list)
     bounced: list[dict[str, Any]] = field(default_factory=list)
     temporary: list[dict[str, Any]] = field(default_factory=list)
@@ -629,74 +490,39 @@ class _Outcomes:
     released: list[int] = field(default_factory=list)  # never handed over: pending again
 
 
-def _prepare(
-    messages: Iterable[Claimed], settings: Settings, templates: Templates, at: dt.datetime
-) -> None:
-    expires = at + dt.timedelta(days=settings.invitation_valid_days)
-    for message in messages:
-        token = new_token()
-        recipient = Recipient(
-            address=message.address,
-            given_name=message.given_name,
-            survey_url=survey_url(settings, token),
-            opt_out_url=opt_out_url(settings, token),
-        )
-        template = templates.get(
-            kind=message.kind,
-            language=message.language,
-            programme=message.programme,
-            closes_on=message.closes_on,
-        )
-        composed, text, html_body = template.compose(recipient, at=at)
-        message.composed = composed
-        message.new_token_hash = token_hash(settings, token)
-        message.new_expires_at = max(expires, message.old_expires_at)
-        if settings.demo:
-            message.preview = composed.preview(text, html_body, recipient)
-
-
-def _mark_sending(
-    engine: Engine, chunk: list[Claimed], claim: str, at: dt.datetime
+def mark_sending(
+    session: Session,
+    chunk: list[Claimed],
+    *,
+    claim: str,
+    tag: str,
+    domain: str,
+    at: dt.datetime,
 ) -> list[Claimed]:
-    """Commit the chunk as ``sending`` with its fresh tokens; the messages still ours."""
-    with session_scope(engine) as session:
+    """Mark the chunk ``sending`` (with its Message-IDs) and store its fresh tokens, in the
+    caller's transaction; the messages still ours (another run may have recovered some)."""
+    message_id = sa.literal(f"<{tag}.") + sa.cast(MAIL.c.id, sa.String) + sa.literal(f"@{domain}>")
+    ours = set(
         session.execute(
             sa.update(MAIL)
             .where(
-                MAIL.c.id == sa.bindparam("b_id"),
+                MAIL.c.id.in_([m.id for m in chunk]),
                 MAIL.c.claim == claim,
                 MAIL.c.status == "claimed",
             )
-            .values(status="sending", message_id=sa.bindparam("b_mid"), claimed_at=at),
-            [{"b_id": m.id, "b_mid": m.composed.message_id} for m in chunk if m.composed],
-        )
-        ours = set(
-            session.execute(
-                sa.select(MAIL.c.id).where(
-                    MAIL.c.id.in_([m.id for m in chunk]),
-                    MAIL.c.claim == claim,
-                    MAIL.c.status == "sending",
-                )
-            ).scalars()
-        )
-        kept = [m for m in chunk if m.id in ours]
-        if kept:
-            session.execute(
-                sa.update(INV)
-                .where(INV.c.id == sa.bindparam("b_id"))
-                .values(token_hash=sa.bindparam("b_hash"), expires_at=sa.bindparam("b_exp")),
-                [
-                    {"b_id": m.invitation_id, "b_hash": m.new_token_hash, "b_exp": m.new_expires_at}
-                    for m in kept
-                ],
-            )
+            .values(status="sending", message_id=message_id, claimed_at=at)
+            .returning(MAIL.c.id)
+        ).scalars()
+    )
+    kept = [m for m in chunk if m.id in ours]
+    write_tokens(session, kept)
     return kept
 
 
-def _record(
-    results: _Outcomes, message: Claimed, handed: Handed, settings: Settings, at: dt.datetime
+def record_result(
+    results: Results, message: Claimed, handed: Handed, settings: Settings, at: dt.datetime
 ) -> None:
-    restore = _restoring(message)
+    restore = restoring(message)
     if handed.delivery is Delivery.ACCEPTED:
         assert message.composed is not None
         results.sent.append(
@@ -746,22 +572,27 @@ def _record(
             )
 
 
-def _apply(session: Session, results: _Outcomes, at: dt.datetime, report: SendReport) -> None:
+def apply_results(session: Session, results: Results, at: dt.datetime, report: SendReport) -> None:
     """Write one chunk's results in the caller's transaction, one statement per kind."""
     if results.sent:
-        session.execute(
-            sa.update(MAIL)
-            .where(MAIL.c.id == sa.bindparam("b_id"))
-            .values(status="sent", sent_at=at, preview=sa.bindparam("b_preview"), last_error=None),
-            [{"b_id": r["b_id"], "b_preview": r["b_preview"]} for r in results.sent],
-        )
-        firsts = [{"b_inv": r["b_inv"]} for r in results.sent if r["b_kind"] == "invitation"]
+        sent_ids = [r["b_id"] for r in results.sent]
+        if any(r["b_preview"] is not None for r in results.sent):  # demo mode
+            session.execute(
+                sa.update(MAIL)
+                .where(MAIL.c.id == sa.bindparam("b_id"))
+                .values(status="sent", sent_at=at, preview=sa.bindparam("b_preview")),
+                [{"b_id": r["b_id"], "b_preview": r["b_preview"]} for r in results.sent],
+            )
+        else:  # one statement for the chunk, not one per message
+            session.execute(
+                sa.update(MAIL).where(MAIL.c.id.in_(sent_ids)).values(status="sent", sent_at=at)
+            )
+        firsts = [r["b_inv"] for r in results.sent if r["b_kind"] == "invitation"]
         if firsts:
             session.execute(
                 sa.update(INV)
-                .where(INV.c.id == sa.bindparam("b_inv"), INV.c.sent_at.is_(None))
-                .values(sent_at=at),
-                firsts,
+                .where(INV.c.id.in_(firsts), INV.c.sent_at.is_(None))
+                .values(sent_at=at)
             )
         later = [
             {"b_inv": r["b_inv"], "b_number": r["b_number"]}
@@ -847,103 +678,7 @@ def _apply(session: Session, results: _Outcomes, at: dt.datetime, report: SendRe
     report.uncertain += len(results.uncertain)
 
 
-class _Pace:
-    """At most ``rate`` messages per second (0: no limit)."""
-
-    def __init__(self, rate: float) -> None:
-        self._gap = 1.0 / rate if rate > 0 else 0.0
-        self._next = time.monotonic()
-
-    def wait(self) -> None:
-        if not self._gap:
-            return
-        now = time.monotonic()
-        if now < self._next:
-            time.sleep(self._next - now)
-            now = self._next
-        self._next = now + self._gap
-
-
-def send_batch(
-    engine: Engine,
-    settings: Settings,
-    *,
-    clock: Clock = utcnow,
-    transport_factory: Callable[[Settings], Transport] = open_transport,
-    templates: Templates | None = None,
-    wave_id: int | None = None,
-    kinds: tuple[str, ...] | None = None,
-    actor: str = SENDER_ACTOR,
-) -> SendReport | None:
-    """Claim one batch and send it over one connection; None when nothing was due."""
-    claim = new_claim_id()
-    with session_scope(engine) as session:
-        claimed, cancelled = claim_batch(
-            session,
-            claim=claim,
-            at=clock(),
-            limit=settings.mail_batch_size,
-            wave_id=wave_id,
-            kinds=kinds,
-        )
-    if not claimed and not cancelled:
-        return None
-    report = SendReport(cancelled=cancelled, batches=1)
-    templates = templates or Templates(settings)
-    transport: Transport | None = None
-    if claimed:
-        try:
-            transport = transport_factory(settings)
-        except TransportUnavailable as exc:
-            report.unreachable = str(exc)
-            results = _Outcomes()
-            at = clock()
-            for message in claimed:
-                _record(results, message, Handed(Delivery.TEMPORARY, str(exc)), settings, at)
-            results.restore.clear()  # no token was minted
-            with session_scope(engine) as session:
-                _apply(session, results, at, report)
-                _audit_batch(session, claim, report, actor, settings)
-            return report
-    pace = _Pace(settings.mail_rate_per_second)
-    lost = False
-    try:
-        for first in range(0, len(claimed), CHUNK):
-            chunk = claimed[first : first + CHUNK]
-            results = _Outcomes()
-            demo = transport is not None and transport.stores_previews
-            if lost:
-                results.released = [m.id for m in chunk]  # never prepared: no token minted
-            else:
-                at = clock()
-                _prepare(chunk, settings, templates, at)
-                # In demo mode nothing is handed to anyone, so there is no uncertain window.
-                kept = chunk if demo else _mark_sending(engine, chunk, claim, at)
-                for message in kept:
-                    if lost:
-                        results.released.append(message.id)
-                        results.restore.append(_restoring(message))
-                        continue
-                    assert transport is not None and message.composed is not None
-                    pace.wait()
-                    handed = transport.send(message.composed)
-                    _record(results, message, handed, settings, clock())
-                    if handed.connection_lost:
-                        lost = True
-                        report.unreachable = handed.detail
-            with session_scope(engine) as session:
-                if demo and not lost:
-                    _write_tokens(session, chunk)
-                _apply(session, results, clock(), report)
-    finally:
-        if transport is not None:
-            transport.close()
-    with session_scope(engine) as session:
-        _audit_batch(session, claim, report, actor, settings)
-    return report
-
-
-def _restoring(message: Claimed) -> dict[str, Any]:
+def restoring(message: Claimed) -> dict[str, Any]:
     """Parameters that put the invitation's earlier token back (the message did not go)."""
     return {
         "b_id": message.invitation_id,
@@ -953,8 +688,10 @@ def _restoring(message: Claimed) -> dict[str, Any]:
     }
 
 
-def _write_tokens(session: Session, chunk: list[Claimed]) -> None:
-    """Store the chunk's fresh tokens (demo mode, with the results)."""
+def write_tokens(session: Session, chunk: list[Claimed]) -> None:
+    """Store the fresh tokens of ``chunk`` in place of the invitations' earlier ones."""
+    if not chunk:
+        return
     session.execute(
         sa.update(INV)
         .where(INV.c.id == sa.bindparam("b_id"))
@@ -964,106 +701,6 @@ def _write_tokens(session: Session, chunk: list[Claimed]) -> None:
             for m in chunk
         ],
     )
-
-
-def _audit_batch(
-    session: Session, claim: str, report: SendReport, actor: str, settings: Settings
-) -> None:
-    audit.record(
-        session,
-        actor=actor,
-        action="mail.batch_sent",
-        object_type="mail_batch",
-        object_id=claim,
-        detail={
-            **report.counts(),
-            "demo": settings.demo,
-            "unreachable": report.unreachable is not None,
-        },
-    )
-
-
-def send_due(
-    engine: Engine,
-    settings: Settings,
-    *,
-    clock: Clock = utcnow,
-    transport_factory: Callable[[Settings], Transport] = open_transport,
-    wave_id: int | None = None,
-    kinds: tuple[str, ...] | None = None,
-    actor: str = SENDER_ACTOR,
-    max_batches: int | None = None,
-) -> SendReport:
-    """Send batches until nothing is due (or the server cannot be reached)."""
-    total = SendReport()
-    templates = Templates(settings)
-    while max_batches is None or total.batches < max_batches:
-        report = send_batch(
-            engine,
-            settings,
-            clock=clock,
-            transport_factory=transport_factory,
-            templates=templates,
-            wave_id=wave_id,
-            kinds=kinds,
-            actor=actor,
-        )
-        if report is None:
-            break
-        total.add(report)
-        if report.unreachable is not None:
-            break  # the rest waits for a later run, not for this loop
-    return total
-
-
-@dataclass(frozen=True)
-class RunReport:
-    """One ``outcomes fieldwork run``: recovered, planned, sent."""
-
-    recovered: Recovered
-    planned: PlanReport
-    sent: SendReport
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain counts, for --json."""
-        return {
-            "recovered": asdict(self.recovered),
-            "planned": asdict(self.planned),
-            "sent": {**self.sent.counts(), "unreachable": self.sent.unreachable},
-        }
-
-
-def run_fieldwork(
-    engine: Engine,
-    settings: Settings,
-    *,
-    clock: Clock = utcnow,
-    transport_factory: Callable[[Settings], Transport] = open_transport,
-    wave_id: int | None = None,
-    invitations: bool = True,
-    reminders: bool = True,
-    actor: str = SENDER_ACTOR,
-) -> RunReport:
-    """Settle what dead senders left, plan what is due, send it."""
-    with session_scope(engine) as session:
-        recovered = recover_abandoned(session, at=clock())
-    with session_scope(engine) as session:
-        planned = plan_due(
-            session, at=clock(), wave_id=wave_id, invitations=invitations, reminders=reminders
-        )
-    kinds = tuple(
-        kind for kind, wanted in (("invitation", invitations), ("reminder", reminders)) if wanted
-    )
-    sent = send_due(
-        engine,
-        settings,
-        clock=clock,
-        transport_factory=transport_factory,
-        wave_id=wave_id,
-        kinds=kinds,
-        actor=actor,
-    )
-    return RunReport(recovered, planned, sent)
 
 
 # --- links for a mail merge elsewhere -------------------------------------------------------
