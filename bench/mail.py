@@ -240,6 +240,8 @@ def measure(invitations: int, *, profile: bool = False, database_url: str | None
             profiler.disable()
         ours = time.perf_counter() - start
         engine.dispose()
+        # The floor again, after ours: the faster of the two (the machine is shared).
+        floor = min(floor, floor_send(port, prepared))
         assert report.sent.sent == invitations, report
         if profiler:
             pstats.Stats(profiler).sort_stats("cumulative").print_stats(35)

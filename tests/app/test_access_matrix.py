@@ -41,9 +41,9 @@ AUDIENCES: dict[str, tuple[str, str] | None] = {
 ALLOWED = {
     "anonymous": {"signin"},
     "reviewer": {"home", "dashboard", "audit", "account"},
-    "manager": {"home", "dashboard", "programmes", "account"},
-    "scoped_manager": {"home", "dashboard", "programmes", "account"},
-    "admin": {"home", "dashboard", "programmes", "users", "audit", "privacy", "account"},
+    "manager": {"home", "dashboard", "programmes", "outbox", "account"},
+    "scoped_manager": {"home", "dashboard", "programmes", "outbox", "account"},
+    "admin": {"home", "dashboard", "programmes", "outbox", "users", "audit", "privacy", "account"},
     "temporary_password": {"account"},
     "admin_without_second_factor": {"account"},
 }
@@ -115,6 +115,8 @@ def _sees_the_page(at: AppTest, spec: PageSpec) -> None:
         assert len(at.metric) == 8
     elif spec.key in ("programmes", "users", "audit"):
         assert len(at.dataframe) >= 1
+    elif spec.key == "outbox":  # not demo mode here: the page says what it is for
+        assert [i.value for i in at.info][0].startswith("This page is for demo mode")
     elif spec.key == "privacy":
         assert at.text_input[0].label.startswith("Learner ref")
     elif spec.key == "account":

@@ -38,6 +38,7 @@ PAGES: tuple[PageSpec, ...] = (
         "programmes", "pages/programmes.py", "Programmes", ":material/school:", ("admin", "manager")
     ),
     PageSpec("dashboard", "pages/dashboard.py", "Impact", ":material/insights:", STAFF_ROLES),
+    PageSpec("outbox", "pages/outbox.py", "Outbox", ":material/outbox:", ("admin", "manager")),
     PageSpec("users", "pages/users.py", "Staff users", ":material/group:", ("admin",)),
     PageSpec("audit", "pages/audit.py", "Audit trail", ":material/history:", ("admin", "reviewer")),
     PageSpec(
