@@ -26,8 +26,10 @@ import html
 import re
 import secrets
 from dataclasses import dataclass
-from email.header import Header
-from email.utils import format_datetime, formataddr
+from email import policy
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime
 from pathlib import Path
 
 import jinja2
@@ -143,19 +145,17 @@ def _quoted_printable(text: str) -> str:
     return binascii.b2a_qp(_crlf(text).encode("utf-8"), istext=True).decode("ascii")
 
 
-def _header(value: str) -> str:
-    """A header value, RFC 2047-encoded (folded, words of at most 75 characters) only when
-    it is not plain ASCII."""
-    if value.isascii():
-        return value
-    return Header(value, "utf-8").encode(linesep=CRLF)
+def _folded_headers(settings: Settings, subject: str) -> list[str]:
+    """From and Subject as the standard library folds and encodes them (RFC 5322, RFC 2047).
 
-
-def _mailbox(name: str, address: str) -> str:
-    """``Name <address>``, the name quoted or encoded as it needs."""
-    if name.isascii():
-        return formataddr((name, address))
-    return f"{_header(name)} <{address}>"
+    Done once per template, so its cost does not matter; the per-recipient headers are plain
+    ASCII and written by hand.
+    """
+    head = EmailMessage(policy=policy.SMTP)
+    head["From"] = Address(settings.institution_name, addr_spec=settings.smtp_sender)
+    head["Subject"] = subject
+    text = head.as_bytes().decode("ascii")
+    return [line for line in text.split(CRLF + CRLF, 1)[0].split(CRLF) if line] or []
 
 
 class Template:
@@ -202,9 +202,8 @@ class Template:
         boundary = f"=_outcomes_{secrets.token_hex(12)}"
         self._head = CRLF.join(
             [
-                f"From: {_mailbox(settings.institution_name, settings.smtp_sender)}",
+                *_folded_headers(settings, self.subject),
                 f"Reply-To: {settings.reply_to}",
-                f"Subject: {_header(self.subject)}",
                 "MIME-Version: 1.0",
                 "Auto-Submitted: auto-generated",
                 "List-Unsubscribe-Post: List-Unsubscribe=One-Click",
