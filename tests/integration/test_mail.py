@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import threading
+from collections import Counter
 from collections.abc import Iterator
 
 import pytest
@@ -15,6 +16,8 @@ from starlette.applications import Starlette
 
 from outcomes.config import Settings
 from outcomes.fieldwork import outbox, sending
+from outcomes.fieldwork.mail import Composed
+from outcomes.fieldwork.transport import Delivery, Handed
 from outcomes.store.engine import session_scope
 from outcomes.store.tables import (
     AuditEvent,
@@ -539,3 +542,59 @@ def test_a_graduate_without_an_address_is_not_planned(
         session.execute(sa.delete(LearnerIdentity))
     assert run(engine, settings, clock).planned.invitations == 0
     assert invitation(engine, invitation_id).sent_at is None
+
+
+class DroppingTransport:
+    """Accepts messages, then loses the connection before the data of message ``drop_at``."""
+
+    stores_previews = False
+
+    def __init__(self, drop_at: int | None, accepted: list[str]) -> None:
+        self.drop_at, self.accepted = drop_at, accepted
+
+    def send(self, message: Composed) -> Handed:
+        if self.drop_at is not None and len(self.accepted) == self.drop_at:
+            return Handed(Delivery.TEMPORARY, "connection lost (test)", connection_lost=True)
+        self.accepted.append(message.to)
+        return Handed(Delivery.ACCEPTED)
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_connection_lost_mid_batch_gives_back_what_was_not_handed_over_with_its_old_link(
+    engine: Engine, database_url: str, clock: Clock
+) -> None:
+    settings = make_settings(database_url, 1)
+    addresses = [f"g{i:03d}@x.org" for i in range(3 * outbox.CHUNK)]
+    _, ids = invite(engine, addresses)
+    with session_scope(engine) as session:
+        before = {i.id: i.token_hash for i in session.exec(select(Invitation)) if i.id is not None}
+    accepted: list[str] = []
+    drop_at = outbox.CHUNK + 3  # in the second chunk, while the third is being marked
+    report = sending.run_fieldwork(
+        engine,
+        settings,
+        clock=clock,
+        transport_factory=lambda _: DroppingTransport(drop_at, accepted),
+    )
+    assert report.sent.sent == drop_at and report.sent.failed_temporary == 1
+    rows = {m.invitation_id: m for m in messages(engine)}
+    assert Counter(m.status for m in rows.values()) == Counter(
+        {"sent": drop_at, "failed_temporary": 1, "pending": len(addresses) - drop_at - 1}
+    )
+    with session_scope(engine) as session:
+        after = {i.id: i.token_hash for i in session.exec(select(Invitation))}
+    for invitation_id, row in rows.items():
+        if row.status == "sent":
+            assert after[invitation_id] != before[invitation_id]
+        else:  # nothing went out: the earlier link is the live one again
+            assert after[invitation_id] == before[invitation_id], row.status
+
+    clock.advance(minutes=6)
+    again = sending.run_fieldwork(
+        engine, settings, clock=clock, transport_factory=lambda _: DroppingTransport(None, accepted)
+    )
+    assert again.sent.sent == len(addresses) - drop_at
+    assert Counter(accepted) == Counter(addresses)
+    assert len(ids) == len(addresses)

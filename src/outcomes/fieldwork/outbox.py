@@ -396,7 +396,9 @@ def claim_batch(
         MAIL.c.status.in_(("pending", "failed_temporary")),
         sa.or_(MAIL.c.next_attempt_at.is_(None), MAIL.c.next_attempt_at <= at),
     )
-    select = sa.select(MAIL.c.id).where(due).order_by(MAIL.c.id).limit(limit)
+    # No ORDER BY: the due index is read in its own order and the scan stops at the limit
+    # (sorting every due row for each batch made a 50,000-message wave quadratic).
+    select = sa.select(MAIL.c.id).where(due).limit(limit)
     if kinds is not None:
         select = select.where(MAIL.c.kind.in_(kinds))
     if wave_id is not None:

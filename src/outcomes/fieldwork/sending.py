@@ -17,6 +17,7 @@ import datetime as dt
 import secrets
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -169,42 +170,70 @@ def _send_chunks(
     clock: Clock,
     report: SendReport,
 ) -> None:
-    """Hand the claimed messages over chunk by chunk, one commit at each chunk boundary."""
+    """Hand the claimed messages over chunk by chunk.
+
+    The database work runs beside the SMTP conversation, in one writer thread: while chunk
+    k is being handed over, the writer stores the results of chunk k - 1 and prepares and
+    commits chunk k + 1 as ``sending`` (one transaction). The sender waits for that commit
+    before handing chunk k + 1 over, so nothing is ever handed over before it is marked;
+    a crash leaves at most two chunks uncertain. Most of a sender's time is spent waiting
+    for the server's replies, and this hides the database's time inside those waits.
+    """
     pace = _Pace(settings.mail_rate_per_second)
     tag = secrets.token_hex(8)  # with the row id, each message's Message-ID
     demo = transport.stores_previews
-    previous = Results()  # the last chunk's results, written with the next chunk's mark
-    lost = False
-    for first in range(0, len(claimed), CHUNK):
-        chunk = claimed[first : first + CHUNK]
-        if lost:  # never prepared: no token was minted, nothing to put back
-            previous.released.extend(m.id for m in chunk)
-            continue
+    chunks = [claimed[first : first + CHUNK] for first in range(0, len(claimed), CHUNK)]
+
+    def ready(chunk: list[Claimed], previous: Results) -> list[Claimed]:
+        """Write ``previous``; prepare ``chunk`` and commit it as sending. The kept messages."""
         at = clock()
         _prepare(chunk, settings, templates, at=at, tag=tag)
         with session_scope(engine) as session:
             apply_results(session, previous, at, report)
             if demo:  # nothing leaves the machine, so there is no uncertain window
                 write_tokens(session, chunk)
-                kept = chunk
-            else:
-                kept = mark_sending(
-                    session, chunk, claim=claim, tag=tag, domain=templates.domain, at=at
-                )
+                return chunk
+            return mark_sending(
+                session, chunk, claim=claim, tag=tag, domain=templates.domain, at=at
+            )
+
+    leftover = Results()  # what is written at the end
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-writer") as writer:
+        marking: Future[list[Claimed]] = writer.submit(ready, chunks[0], Results())
         previous = Results()
-        for message in kept:
-            if lost:
-                previous.released.append(message.id)
-                previous.restore.append(restoring(message))
-                continue
-            assert message.composed is not None
-            pace.wait()
-            handed = transport.send(message.composed)
-            record_result(previous, message, handed, settings, clock())
-            if handed.connection_lost:
-                lost = True
-                report.unreachable = handed.detail
+        for index in range(len(chunks)):
+            kept = marking.result()  # this chunk is committed as sending
+            has_next = index + 1 < len(chunks)
+            if has_next:
+                marking = writer.submit(ready, chunks[index + 1], previous)
+            else:
+                leftover = previous
+            results = Results()
+            for message in kept:
+                if report.unreachable is not None:  # the connection is gone
+                    results.released.append(message.id)
+                    results.restore.append(restoring(message))
+                    continue
+                assert message.composed is not None
+                pace.wait()
+                handed = transport.send(message.composed)
+                record_result(results, message, handed, settings, clock())
+                if handed.connection_lost:
+                    report.unreachable = handed.detail
+            previous = results
+            if report.unreachable is not None:
+                if has_next:
+                    # The next chunk was being marked (with the chunk before's results):
+                    # wait for it, then give it back.
+                    for message in marking.result():
+                        previous.released.append(message.id)
+                        previous.restore.append(restoring(message))
+                    # Chunks after it were never prepared: no token minted.
+                    for later in chunks[index + 2 :]:
+                        previous.released.extend(m.id for m in later)
+                break
     with session_scope(engine) as session:
+        apply_results(session, leftover, clock(), report)
         apply_results(session, previous, clock(), report)
 
 
