@@ -5,20 +5,22 @@ invitation, kind and number; a second planning adds nothing): the first invitati
 contactable graduate of an open wave, and reminder ``n + 1`` once the last message is at
 least ``reminder_gap_days`` old and fewer than ``max_reminders`` were sent.
 
-Sending (:func:`send_due`) claims a batch (``pending`` → ``claimed`` with a claim id, in one
-transaction: ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the write lock of ``BEGIN IMMEDIATE``
+Sending (``fieldwork.sending``) claims a batch (``pending`` → ``claimed`` with a claim id,
+in one transaction: ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the write lock of ``BEGIN IMMEDIATE``
 on SQLite, so two senders never take the same row), re-checks at claim time whether each
 message is still due (submitted, opted out, bounced, other source, wave closed →
 ``cancelled``), and then works in chunks of :data:`CHUNK` messages over one SMTP
 connection: mint a fresh personal token per message and mark the chunk ``sending`` in one
-commit, hand each message to the server, then mark the chunk's results in one commit.
+commit, hand each message to the server, and write the chunk's results with the next
+chunk's mark (``fieldwork/sending.py``).
 
 **At most once.** A message found ``sending`` after its sender died (killed, the machine
 lost power) may or may not have reached the server; it becomes ``uncertain`` and is never
 resent. A duplicate invitation costs a bulk sender reputation with mail providers and
 annoys the graduate; a missing one shows on the monitor, where staff can reissue the link.
-Marking a chunk rather than each message ``sending`` trades at most :data:`CHUNK`
-uncertain messages per crash for one commit per chunk instead of one per message.
+Marking a chunk rather than each message ``sending`` (the next chunk while this one is
+handed over) trades at most two chunks of uncertain messages per crash for one commit per
+chunk instead of one per message.
 
 Temporary failures (4xx, no connection, a time-out) go to ``failed_temporary`` with
 exponential backoff (:func:`backoff`) until ``mail_max_attempts``, after which the message
@@ -58,7 +60,7 @@ from outcomes.store.tables import (
 )
 from outcomes.vocab import OTHER_OUTCOME_SOURCES
 
-# Messages marked ``sending`` in one commit: at most this many become uncertain in a crash.
+# Messages marked ``sending`` in one commit; a crash leaves at most two chunks uncertain.
 CHUNK = 25
 FIRST_BACKOFF = dt.timedelta(minutes=5)
 MAX_BACKOFF = dt.timedelta(hours=6)
