@@ -77,8 +77,9 @@ def test_a_sender_killed_mid_batch_and_run_again_sends_nobody_twice_and_loses_on
     engine: Engine, database_url: str, server: tuple[int, RecordingHandler]
 ) -> None:
     port, handler = server
-    handler.delay = 0.1  # a slow server: the kill lands while messages are being handed over
-    invite(engine, 60)
+    handler.delay = 0.03  # a slow server: the kill lands while messages are being handed over
+    count = 3 * CHUNK + 20
+    invite(engine, count)
     env = env_for(database_url, port, OUTCOMES_MAIL_BATCH_SIZE="200")
     sender = subprocess.Popen(
         [sys.executable, "-m", "outcomes", "fieldwork", "run"],
@@ -87,12 +88,12 @@ def test_a_sender_killed_mid_batch_and_run_again_sends_nobody_twice_and_loses_on
         stderr=subprocess.PIPE,
     )
     deadline = time.monotonic() + 60
-    while len(handler.recipients()) < 8 and time.monotonic() < deadline:
+    while len(handler.recipients()) < CHUNK + 10 and time.monotonic() < deadline:
         time.sleep(0.01)
     os.kill(sender.pid, signal.SIGKILL)
     sender.wait(timeout=10)
     accepted_before = Counter(handler.recipients())
-    assert 8 <= sum(accepted_before.values()) < 60, "killed in the middle"
+    assert CHUNK + 10 <= sum(accepted_before.values()) < count, "killed in the middle"
 
     rerun = outcomes("fieldwork", "run", "--json", env=env)
     assert rerun.returncode == 0, rerun.stderr
@@ -100,7 +101,7 @@ def test_a_sender_killed_mid_batch_and_run_again_sends_nobody_twice_and_loses_on
 
     log = Counter(handler.recipients())
     outbox = messages(engine)
-    assert len(outbox) == 60
+    assert len(outbox) == count
     assert max(log.values()) == 1, "the server never received anything twice"
     statuses = Counter(message.status for message in outbox.values())
     assert set(statuses) <= {"sent", "uncertain"}

