@@ -139,10 +139,9 @@ def _crlf(text: str) -> str:
     return CRLF.join(text.replace("\r\n", "\n").split("\n"))
 
 
-def _quoted_printable(text: str) -> str:
-    # binascii's encoder keeps the CRLF line ends of its input (istext) and folds long lines
-    # with soft breaks at 76 characters, as RFC 2045 asks.
-    return binascii.b2a_qp(_crlf(text).encode("utf-8"), istext=True).decode("ascii")
+def _quoted_printable_crlf(text: str) -> str:
+    """``text``, already with CRLF line ends, quoted-printable."""
+    return binascii.b2a_qp(text.encode("utf-8"), istext=True).decode("ascii")
 
 
 def _folded_headers(settings: Settings, subject: str) -> list[str]:
@@ -195,8 +194,10 @@ class Template:
                 rendered[part] = " ".join(rendered[part].split())
         self.kind, self.language = kind, language
         self.subject = rendered["subject"]
-        self._text = _pieces(rendered["txt"].strip() + "\n")
-        self._html = _pieces(rendered["html"])
+        # Line ends are made CRLF once here; the per-recipient values hold no line breaks.
+        self._text = _pieces(_crlf(rendered["txt"].strip() + "\n"))
+        self._html = _pieces(_crlf(rendered["html"]))
+        self._date: tuple[dt.datetime, str] | None = None
         self._domain = settings.smtp_sender.rpartition("@")[2]
         # A boundary that quoted-printable text cannot contain ("=_" would be "=3D_").
         boundary = f"=_outcomes_{secrets.token_hex(12)}"
@@ -218,10 +219,18 @@ class Template:
         self._html_open = f"{CRLF}--{boundary}{CRLF}{part_head.format(kind='html')}{CRLF}{CRLF}"
         self._close = f"{CRLF}--{boundary}--{CRLF}"
 
+    def _date_header(self, at: dt.datetime) -> str:
+        """``Date:`` of ``at``, formatted once per second of a batch."""
+        second = at.replace(microsecond=0)
+        if self._date is None or self._date[0] != second:
+            self._date = (second, format_datetime(second))
+        return self._date[1]
+
     def bodies(self, recipient: Recipient) -> tuple[str, str]:
-        """The plain text and the HTML of one recipient's message."""
+        """The plain text and the HTML of one recipient's message (CRLF line ends)."""
         plain = {
-            "given_name": recipient.given_name,
+            # A name never brings a line break into the text (nor a bare LF into SMTP data).
+            "given_name": " ".join(recipient.given_name.split()),
             "survey_url": recipient.survey_url,
             "opt_out_url": recipient.opt_out_url,
         }
@@ -240,7 +249,7 @@ class Template:
         head = (
             f"{self._head}{CRLF}"
             f"To: {recipient.address}{CRLF}"
-            f"Date: {format_datetime(at)}{CRLF}"
+            f"Date: {self._date_header(at)}{CRLF}"
             f"Message-ID: {message_id}{CRLF}"
             f"List-Unsubscribe: <{recipient.opt_out_url}>{CRLF}{CRLF}"
         )
@@ -248,9 +257,9 @@ class Template:
             (
                 head,
                 self._text_open,
-                _quoted_printable(text),
+                _quoted_printable_crlf(text),
                 self._html_open,
-                _quoted_printable(html_body),
+                _quoted_printable_crlf(html_body),
                 self._close,
             )
         ).encode("ascii")
