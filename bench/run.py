@@ -11,6 +11,7 @@ ratios (and the issue's absolute budgets, printed beside them), never assertions
     python bench/run.py --only survey-page    # the survey page on emulated Fast 3G
     python bench/run.py --only survey         # section saves and submits at 100,000 answers
     python bench/run.py --only waves          # launching a wave of 200,000 graduates
+    python bench/run.py --only mail           # 50,000 invitations through the outbox
 
 The demo database for the metrics benchmark is generated once and kept in var/bench/.
 """
@@ -586,6 +587,18 @@ def bench_waves(graduates: int, database_url: str | None) -> list[Outcome]:
             )
         )
     return rows
+def bench_mail(invitations: int) -> Outcome:
+    """A wave's invitations through the outbox to an aiosmtpd sink vs a bare smtplib loop.
+
+    See bench/mail.py. Targets: ratio ≤ 1.5, and at least 200 messages per second (the
+    budget is the time 200 per second allows).
+    """
+    sys.path.insert(0, str(ROOT / "bench"))
+    import mail
+
+    timing = mail.measure(invitations)
+    size = f"{invitations:,} invitations, SQLite, {timing.per_second:.0f}/s"
+    return Outcome("mail", size, timing.ours, timing.floor, 1.5, invitations / 200)
 
 
 # --- the graduate's survey page on a slow phone network ------------------------------------
@@ -658,6 +671,7 @@ def main(argv: list[str] | None = None) -> int:
             "cli",
             "survey",
             "survey-page",
+            "mail",
             "generator",
             "metrics",
             "refresh",
@@ -665,6 +679,7 @@ def main(argv: list[str] | None = None) -> int:
             "waves",
         ],
     )
+    parser.add_argument("--invitations", type=int, default=50_000, help="mail benchmark size")
     parser.add_argument("--responses", type=int, default=100_000, help="stored survey answers")
     parser.add_argument("--graduates", type=int, default=60, help="graduates timed answering")
     parser.add_argument("--learners", type=int, default=720_000, help="metrics database size")
@@ -689,6 +704,7 @@ def main(argv: list[str] | None = None) -> int:
         "generator": lambda: bench_generator(args.generator_learners),
         "survey-page": bench_survey_page,
         "waves": lambda: bench_waves(args.wave_graduates, args.database_url),
+        "mail": lambda: bench_mail(args.invitations),
     }
     results: list[Outcome] = []
     for name, run in plan.items():

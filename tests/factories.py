@@ -326,3 +326,75 @@ def open_survey(
     session.flush()
     assert record.id is not None
     return record.id, token
+
+
+def mail_wave(
+    session: Session,
+    *,
+    today: dt.date,
+    name: str = "Mail wave",
+    status: str = "open",
+    max_reminders: int = 2,
+    reminder_gap_days: int = 7,
+    code: str = "DA-101",
+) -> SurveyWave:
+    """A wave of the shipped six-month follow-up open around ``today``, its programme listed."""
+    from outcomes.instruments.loading import load_instrument
+    from outcomes.store.instrument_versions import ensure_instrument_version
+    from outcomes.store.tables import WaveProgramme
+
+    found = session.exec(select(Programme).where(Programme.code == code)).first()
+    prog = found or programme(session, code)
+    version = ensure_instrument_version(
+        session, load_instrument(Path(__file__).parents[1] / "surveys" / "follow-up-6m.yaml")
+    )
+    record = SurveyWave(
+        name=name,
+        instrument_version_id=version.id,
+        months_after_award=6,
+        cohort_start=dt.date(2024, 1, 1),
+        cohort_end=dt.date(2024, 12, 31),
+        opens_on=today - dt.timedelta(days=3),
+        closes_on=today + dt.timedelta(days=60),
+        status=status,
+        max_reminders=max_reminders,
+        reminder_gap_days=reminder_gap_days,
+    )
+    session.add(record)
+    session.flush()
+    session.add(WaveProgramme(wave_id=record.id, programme_id=prog.id))
+    session.flush()
+    return record
+
+
+def wave_invitation(
+    session: Session,
+    on: SurveyWave,
+    *,
+    email: str,
+    given_name: str = "Ana",
+    language: str = "en",
+    code: str = "DA-101",
+) -> Invitation:
+    """A graduate of programme ``code`` invited to ``on`` as a launch leaves them: unsent,
+    with the hash of a token nobody knows."""
+    prog = session.exec(select(Programme).where(Programme.code == code)).first()
+    prog = prog or programme(session, code)
+    who = Learner(ref=str(uuid.uuid4()), preferred_language=language)
+    session.add(who)
+    session.flush()
+    session.add(
+        LearnerIdentity(learner_id=who.id, given_name=given_name, family_name="Ruiz", email=email)
+    )
+    enrolment = completed_enrolment(session, who, prog)
+    record = Invitation(
+        wave_id=on.id,
+        learner_id=who.id,
+        enrolment_id=enrolment.id,
+        token_hash=hashlib.sha256(uuid.uuid4().bytes).hexdigest(),
+        expires_at=utcnow() + dt.timedelta(days=30),
+        language=language,
+    )
+    session.add(record)
+    session.flush()
+    return record

@@ -14,7 +14,15 @@ import os
 from collections.abc import Mapping
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from outcomes.errors import SettingsError
 
@@ -37,8 +45,17 @@ class Settings(BaseModel):
     smtp_port: int = Field(default=25, ge=1, le=65535)
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
+    # none: plain SMTP (a local relay); starttls: upgrade the connection; tls: implicit TLS
+    # from the first byte (SMTPS, usually port 465).
+    smtp_security: Literal["none", "starttls", "tls"] = "none"
+    # Kept for configurations written before ``smtp_security``: true means starttls.
     smtp_starttls: bool = False
-    smtp_sender: str = "outcomes@localhost"
+    smtp_sender: str = Field(default="outcomes@localhost", pattern=r"^[^@\s]+@[^@\s]+$")
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    mail_reply_to: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+$")
+    mail_rate_per_second: float = Field(default=0.0, ge=0, le=10_000)
+    mail_batch_size: int = Field(default=200, ge=1, le=10_000)
+    mail_max_attempts: int = Field(default=8, ge=1, le=100)
     invitation_valid_days: int = Field(default=60, ge=1, le=3650)
     institution_name: str = Field(
         default="Example University — Centre for Continuing Education", min_length=1, max_length=200
@@ -93,6 +110,18 @@ class Settings(BaseModel):
             return rates
         return value
 
+    @model_validator(mode="after")
+    def _one_smtp_security(self) -> Settings:
+        if self.smtp_starttls and self.smtp_security == "none":
+            # The older switch asked for STARTTLS: never fall back to plain text silently.
+            return self.model_copy(update={"smtp_security": "starttls"})
+        return self
+
+    @property
+    def reply_to(self) -> str:
+        """Where graduates' replies go: ``mail_reply_to``, else the contact address."""
+        return self.mail_reply_to or self.contact_email
+
     @field_validator("database_url")
     @classmethod
     def _check_url(cls, value: str) -> str:
@@ -131,8 +160,18 @@ SETTINGS_DOC: dict[str, str] = {
     "smtp_port": "SMTP port (1–65535)",
     "smtp_username": "SMTP user name, if the server needs one",
     "smtp_password": "SMTP password, if the server needs one",
-    "smtp_starttls": "`true` to upgrade the SMTP connection with STARTTLS",
-    "smtp_sender": "From: address of invitations",
+    "smtp_security": "`none` (plain SMTP, e.g. a local relay), `starttls` (upgrade the "
+    "connection, usually port 587) or `tls` (implicit TLS, usually port 465); the server's "
+    "certificate is verified",
+    "smtp_starttls": "older switch: `true` is the same as `OUTCOMES_SMTP_SECURITY=starttls`",
+    "smtp_sender": "From: address of invitations; its domain names the messages' Message-IDs",
+    "smtp_timeout_seconds": "seconds to wait for the SMTP server before a message counts as a "
+    "temporary failure",
+    "mail_reply_to": "Reply-To: address of invitations (unset: `OUTCOMES_CONTACT_EMAIL`)",
+    "mail_rate_per_second": "at most this many messages per second (`0`: no limit)",
+    "mail_batch_size": "messages a sender claims at once and sends over one SMTP connection",
+    "mail_max_attempts": "a message that failed temporarily (4xx, no connection) this many "
+    "times is given up (cancelled, with the reason) and shows on the monitor",
     "invitation_valid_days": "days a personal survey link stays valid",
     "institution_name": "the institution's name, shown to graduates on every survey page",
     "contact_email": "address graduates can write to about the survey and their data (shown on "

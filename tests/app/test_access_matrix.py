@@ -41,8 +41,8 @@ AUDIENCES: dict[str, tuple[str, str] | None] = {
 ALLOWED = {
     "anonymous": {"signin"},
     "reviewer": {"home", "dashboard", "audit", "account"},
-    "manager": {"home", "dashboard", "programmes", "waves", "monitor", "sources", "account"},
-    "scoped_manager": {"home", "dashboard", "programmes", "waves", "monitor", "sources", "account"},
+    "manager": {"home", "dashboard", "programmes", "waves", "monitor", "sources", "outbox", "account"},
+    "scoped_manager": {"home", "dashboard", "programmes", "waves", "monitor", "sources", "outbox", "account"},
     "admin": {
         "home",
         "dashboard",
@@ -50,6 +50,7 @@ ALLOWED = {
         "waves",
         "monitor",
         "sources",
+        "outbox",
         "users",
         "audit",
         "privacy",
@@ -128,6 +129,8 @@ def _sees_the_page(at: AppTest, spec: PageSpec) -> None:
         assert len(at.dataframe) >= 1
     elif spec.key == "waves":
         assert "Programmes" in [m.label for m in at.multiselect]
+    elif spec.key == "outbox":  # not demo mode here: the page says what it is for
+        assert at.info[0].value.startswith("This page is for demo mode")
     elif spec.key == "privacy":
         assert at.text_input[0].label.startswith("Learner ref")
     elif spec.key == "monitor":

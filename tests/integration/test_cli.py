@@ -49,6 +49,8 @@ def test_help_and_version(tmp_path: Path) -> None:
     assert shown.returncode == 0
     assert listed_commands(shown.stdout) == [
         "seed",
+        "invite",
+        "remind",
         "db",
         "users",
         "demo",
@@ -60,6 +62,7 @@ def test_help_and_version(tmp_path: Path) -> None:
         "privacy",
         "audit",
         "waves",
+        "fieldwork",
     ]
     users = outcomes("users", "--help", env=env)
     assert users.returncode == 0

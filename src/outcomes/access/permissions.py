@@ -54,6 +54,7 @@ PAGES: tuple[PageSpec, ...] = (
         ":material/fact_check:",
         ("admin", "manager"),
     ),
+    PageSpec("outbox", "pages/outbox.py", "Outbox", ":material/outbox:", ("admin", "manager")),
     PageSpec("dashboard", "pages/dashboard.py", "Impact", ":material/insights:", STAFF_ROLES),
     PageSpec("users", "pages/users.py", "Staff users", ":material/group:", ("admin",)),
     PageSpec("audit", "pages/audit.py", "Audit trail", ":material/history:", ("admin", "reviewer")),

@@ -17,6 +17,8 @@ from outcomes.cli.analyze import app as analyze_app
 from outcomes.cli.audit import app as audit_app
 from outcomes.cli.common import ERROR_PREFIX, open_database
 from outcomes.cli.demo import demo_logins, seed
+from outcomes.cli.fieldwork import app as fieldwork_app
+from outcomes.cli.fieldwork import invite, remind
 from outcomes.cli.instruments import app as surveys_app
 from outcomes.cli.invitations import app as invitations_app
 from outcomes.cli.privacy import app as privacy_app
@@ -48,6 +50,9 @@ demo_app.command("logins")(demo_logins)
 app.add_typer(privacy_app, name="privacy")
 app.add_typer(audit_app, name="audit")
 app.add_typer(waves_app, name="waves")
+app.add_typer(fieldwork_app, name="fieldwork")
+app.command("invite")(invite)
+app.command("remind")(remind)
 
 
 def _version(value: bool) -> None:
