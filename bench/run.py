@@ -587,6 +587,8 @@ def bench_waves(graduates: int, database_url: str | None) -> list[Outcome]:
             )
         )
     return rows
+
+
 def bench_mail(invitations: int) -> Outcome:
     """A wave's invitations through the outbox to an aiosmtpd sink vs a bare smtplib loop.
 

@@ -41,8 +41,26 @@ AUDIENCES: dict[str, tuple[str, str] | None] = {
 ALLOWED = {
     "anonymous": {"signin"},
     "reviewer": {"home", "dashboard", "audit", "account"},
-    "manager": {"home", "dashboard", "programmes", "waves", "monitor", "sources", "outbox", "account"},
-    "scoped_manager": {"home", "dashboard", "programmes", "waves", "monitor", "sources", "outbox", "account"},
+    "manager": {
+        "home",
+        "dashboard",
+        "programmes",
+        "waves",
+        "monitor",
+        "sources",
+        "outbox",
+        "account",
+    },
+    "scoped_manager": {
+        "home",
+        "dashboard",
+        "programmes",
+        "waves",
+        "monitor",
+        "sources",
+        "outbox",
+        "account",
+    },
     "admin": {
         "home",
         "dashboard",

@@ -26,7 +26,16 @@ EXPECTED_ACTIONS: dict[str, set[str]] = {
 EXPECTED_PAGES: dict[str, set[str]] = {
     "anonymous": {"signin"},
     "reviewer": {"home", "dashboard", "audit", "account"},
-    "manager": {"home", "dashboard", "programmes", "waves", "monitor", "sources", "account"},
+    "manager": {
+        "home",
+        "dashboard",
+        "programmes",
+        "waves",
+        "monitor",
+        "sources",
+        "outbox",
+        "account",
+    },
     "admin": {
         "home",
         "dashboard",
@@ -34,6 +43,7 @@ EXPECTED_PAGES: dict[str, set[str]] = {
         "waves",
         "monitor",
         "sources",
+        "outbox",
         "users",
         "audit",
         "privacy",

@@ -22,9 +22,9 @@ from outcomes.cli.fieldwork import invite, remind
 from outcomes.cli.instruments import app as surveys_app
 from outcomes.cli.invitations import app as invitations_app
 from outcomes.cli.privacy import app as privacy_app
+from outcomes.cli.programmes import app as programmes_app
 from outcomes.cli.sources import app as sources_app
 from outcomes.cli.waves import app as waves_app
-from outcomes.cli.programmes import app as programmes_app
 from outcomes.errors import OutcomesError
 
 app = typer.Typer(
