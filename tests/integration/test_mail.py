@@ -21,6 +21,7 @@ from outcomes.fieldwork.transport import Delivery, Handed
 from outcomes.store.engine import session_scope
 from outcomes.store.tables import (
     AuditEvent,
+    Enrolment,
     Invitation,
     LearnerIdentity,
     MailMessage,
@@ -332,6 +333,41 @@ def test_planning_twice_plans_nothing_more(
     with session_scope(engine) as session:
         assert outbox.plan_due(session, at=NOW) == outbox.PlanReport(0, 0)
     assert len(messages(engine)) == 2
+
+
+def test_a_graduate_is_first_invited_only_once_the_waves_months_since_their_award_have_passed(
+    engine: Engine, settings: Settings, clock: Clock
+) -> None:
+    _, (due, early, unknown) = invite(engine, ["due@x.org", "early@x.org", "unknown@x.org"])
+    with session_scope(engine) as session:
+        awarded = {
+            due: outbox.months_before(TODAY, 6),  # six months ago today: due
+            early: outbox.months_before(TODAY, 6) + dt.timedelta(days=1),  # tomorrow
+        }
+        for invitation_id, issued_on in awarded.items():
+            found = session.get(Invitation, invitation_id)
+            assert found is not None
+            enrolment = session.get(Enrolment, found.enrolment_id)
+            assert enrolment is not None
+            enrolment.ended_on = issued_on
+            credential = factories.credential(
+                session, enrolment, external_id=f"urn:cred:{invitation_id}"
+            )
+            credential.issued_on = issued_on
+        # No award date in the records at all: not held back.
+        found = session.get(Invitation, unknown)
+        assert found is not None
+        enrolment = session.get(Enrolment, found.enrolment_id)
+        assert enrolment is not None
+        enrolment.ended_on = None
+        enrolment.status = "in_progress"
+    with session_scope(engine) as session:
+        assert outbox.plan_due(session, at=NOW) == outbox.PlanReport(2, 0)
+    assert {m.invitation_id for m in messages(engine)} == {due, unknown}
+    with session_scope(engine) as session:
+        tomorrow = NOW + dt.timedelta(days=1)
+        assert outbox.plan_due(session, at=tomorrow) == outbox.PlanReport(1, 0)
+    assert {m.invitation_id for m in messages(engine)} == {due, unknown, early}
 
 
 def test_a_message_no_longer_due_when_claimed_is_cancelled_not_sent(

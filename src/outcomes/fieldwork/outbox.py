@@ -30,6 +30,7 @@ invitation gets ``bounced_at``: no more messages. Docs: docs/fieldwork.md, "E-ma
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import os
 import secrets
@@ -49,6 +50,7 @@ from outcomes.fieldwork.links import new_token, survey_url, token_hash
 from outcomes.fieldwork.mail import Composed
 from outcomes.fieldwork.transport import Delivery, Handed
 from outcomes.store.tables import (
+    Credential,
     Enrolment,
     Invitation,
     LearnerIdentity,
@@ -76,6 +78,8 @@ WAVE = SurveyWave.__table__  # type: ignore[attr-defined]
 IDENT = LearnerIdentity.__table__  # type: ignore[attr-defined]
 RESP = Response.__table__  # type: ignore[attr-defined]
 OUTCOME = Outcome.__table__  # type: ignore[attr-defined]
+CRED = Credential.__table__  # type: ignore[attr-defined]
+ENROL = Enrolment.__table__  # type: ignore[attr-defined]
 ENROL = Enrolment.__table__  # type: ignore[attr-defined]
 PROG = Programme.__table__  # type: ignore[attr-defined]
 
@@ -148,6 +152,24 @@ def stop_reason(row: dict[str, Any], today: dt.date) -> str | None:
 # --- planning -------------------------------------------------------------------------------
 
 
+def months_before(day: dt.date, months: int) -> dt.date:
+    """``day`` moved back ``months`` calendar months (the 31st becomes the month's last day)."""
+    year, month0 = divmod(day.year * 12 + day.month - 1 - months, 12)
+    return dt.date(year, month0 + 1, min(day.day, calendar.monthrange(year, month0 + 1)[1]))
+
+
+def _award_date() -> sa.ColumnElement[Any]:
+    """When the invitation's graduate earned the credential (a non-completer: left the
+    programme); NULL when the records hold neither."""
+    awarded = (
+        sa.select(sa.func.max(CRED.c.issued_on))
+        .where(CRED.c.enrolment_id == INV.c.enrolment_id)
+        .scalar_subquery()
+    )
+    ended = sa.select(ENROL.c.ended_on).where(ENROL.c.id == INV.c.enrolment_id).scalar_subquery()
+    return sa.func.coalesce(awarded, ended)
+
+
 @dataclass(frozen=True)
 class PlanReport:
     """Messages added to the outbox by one planning."""
@@ -191,15 +213,29 @@ def plan_due(
         where.append(INV.c.wave_id == wave_id)
     planned_invitations = planned_reminders = 0
     if invitations:
-        select = base.add_columns(
-            INV.c.id,
-            sa.literal("invitation"),
-            sa.literal(0),
-            sa.literal("pending"),
-            sa.literal(0),
-            created,
-        ).where(*where, INV.c.sent_at.is_(None))
-        planned_invitations = _insert_ignoring_duplicates(session, select)
+        # A graduate's first message is due once the wave is open AND they are the wave's
+        # months past their award (a graduate of the window's last weeks waits for their own
+        # date). The cut-off is per wave, spelled out per distinct timing (a handful).
+        timings = session.execute(
+            sa.select(WAVE.c.months_after_award).where(WAVE.c.status == "open").distinct()
+        ).scalars()
+        for months in timings:
+            cutoff = sa.literal(months_before(today, months), type_=CRED.c.issued_on.type)
+            awarded = _award_date()
+            select = base.add_columns(
+                INV.c.id,
+                sa.literal("invitation"),
+                sa.literal(0),
+                sa.literal("pending"),
+                sa.literal(0),
+                created,
+            ).where(
+                *where,
+                WAVE.c.months_after_award == months,
+                INV.c.sent_at.is_(None),
+                sa.or_(awarded.is_(None), awarded <= cutoff),
+            )
+            planned_invitations += _insert_ignoring_duplicates(session, select)
     if reminders:
         # The gap is counted from the last message that reached the server. Dates of the
         # previous contact are compared in Python-free SQL: the cut-off is per wave, so it
