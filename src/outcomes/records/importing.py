@@ -731,7 +731,7 @@ class _Writer:
         else:
             statement = sql.format(member="IN (SELECT value FROM json_each(?))")
             parameter = json.dumps(list(values))
-        return list(self.connection.exec_driver_sql(statement, (parameter,)).tuples())
+        return [tuple(r) for r in self.connection.exec_driver_sql(statement, (parameter,))]
 
     def _stored_credentials(self, ids: list[str]) -> dict[str, _Stored]:
         found = self.lookup(
