@@ -64,6 +64,7 @@ from outcomes.store.tables import (
     table_of,
 )
 
+_DIGEST_MASK = (1 << 40) - 1
 # Rows written per statement batch; one lookup query per table per chunk.
 CHUNK_ROWS = 5_000
 # From this many rows an import lifts the analysis triggers and rebuilds the table once.
@@ -440,8 +441,10 @@ class _Writer:
         self.had_credentials = self.next_id["credential"] > 1
         self.pairs: dict[tuple[str, str], int] = {}
         self.emails: dict[str, int] = {}
-        # Credential id -> (where first seen, hash of what it said), across the whole input.
-        self.seen: dict[str, tuple[Origin | int, int]] = {}
+        # Credential id -> where it was first seen and a hash of what it said, across the
+        # whole input: for a CSV line one int (line, file, 40 bits of the hash) — a tuple
+        # per id would cost 80 MB more at a million rows; else (origin, hash).
+        self.seen: dict[str, int | tuple[Origin, int]] = {}
         self.origins_by_file: list[str] = []
         self.added = self.updated = self.unchanged = self.rejected = self.conflict_count = 0
         self.problem_count = 0
@@ -563,10 +566,10 @@ class _Writer:
                 else:
                     self.unchanged += 1
                 continue
-            where: Origin | int = (
-                line << 8 | file_number
+            seen_as: int | tuple[Origin, int] = (
+                line << 48 | file_number << 40 | digest & _DIGEST_MASK
                 if pointer is None and line is not None and file_number < 256
-                else row.origin()
+                else (row.origin(), digest)
             )
             old = stored.get(cid) if stored else None
             if old is not None:
@@ -574,7 +577,7 @@ class _Writer:
                 if problem is not None:
                     out.append(Rejected(row.origin(), (problem,), row.raw))
                     continue
-                seen[cid] = (where, digest)
+                seen[cid] = seen_as
                 changed = tuple(
                     name
                     for name, want, have in zip(
@@ -588,7 +591,7 @@ class _Writer:
                 else:
                     self.unchanged += 1
                 continue
-            seen[cid] = (where, digest)
+            seen[cid] = seen_as
             if learner_id is None:
                 learner_id = learners.find(row)  # created earlier in this chunk?
             if learner_id is None:
@@ -659,11 +662,6 @@ class _Writer:
         return out
 
     # -- pieces ------------------------------------------------------------------------------
-
-    def _origin_of(self, where: Origin | int) -> Origin:
-        if isinstance(where, Origin):
-            return where
-        return Origin(file=self.origins_by_file[where & 0xFF], line=where >> 8)
 
     def _warn(self, row: Row, field_name: str, reason: str) -> None:
         if len(self.warnings) < REPORTED:
@@ -791,14 +789,18 @@ class _Writer:
         self,
         row: Row,
         programme_id: int,
-        first: tuple[Origin | int, int],
+        first: int | tuple[Origin, int],
         digest: int,
         stored: dict[str, _Stored],
         pending: dict[str, tuple[Row, int, int]],
     ) -> Rejected | None:
         """A credential id seen before in this input: None if it says the same again."""
-        where, first_digest = first
-        if digest == first_digest:
+        if isinstance(first, int):
+            first_origin = Origin(file=self.origins_by_file[first >> 40 & 0xFF], line=first >> 48)
+            same = first & _DIGEST_MASK == digest & _DIGEST_MASK
+        else:
+            first_origin, same = first[0], first[1] == digest
+        if same:
             return None
         earlier = pending.get(row.credential_id)
         if earlier is not None:
@@ -826,7 +828,6 @@ class _Writer:
                     differences = ("programme", *differences)
             if not differences:
                 differences = ("learner details (identifiers, e-mail, names or language)",)
-        first_origin = self._origin_of(where)
         conflict = Conflict(
             id=row.credential_id, origins=(first_origin, row.origin()), differences=differences
         )
