@@ -57,6 +57,9 @@ def test_help_and_version(tmp_path: Path) -> None:
         "analyze",
         "privacy",
         "audit",
+        "import",
+        "learners",
+        "credentials",
     ]
     users = outcomes("users", "--help", env=env)
     assert users.returncode == 0
