@@ -41,13 +41,14 @@ AUDIENCES: dict[str, tuple[str, str] | None] = {
 ALLOWED = {
     "anonymous": {"signin"},
     "reviewer": {"home", "dashboard", "audit", "account"},
-    "manager": {"home", "dashboard", "programmes", "monitor", "account"},
-    "scoped_manager": {"home", "dashboard", "programmes", "monitor", "account"},
+    "manager": {"home", "dashboard", "programmes", "monitor", "imports", "account"},
+    "scoped_manager": {"home", "dashboard", "programmes", "monitor", "imports", "account"},
     "admin": {
         "home",
         "dashboard",
         "programmes",
         "monitor",
+        "imports",
         "users",
         "audit",
         "privacy",
@@ -128,6 +129,8 @@ def _sees_the_page(at: AppTest, spec: PageSpec) -> None:
         assert at.text_input[0].label.startswith("Learner ref")
     elif spec.key == "monitor":
         assert at.title[0].value == "Fieldwork monitor"
+    elif spec.key == "imports":
+        assert at.title[0].value == "Import records"
     elif spec.key == "account":
         assert at.title[0].value == "Your account"
         assert "New password" in [t.label for t in at.text_input]

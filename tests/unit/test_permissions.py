@@ -16,6 +16,7 @@ EXPECTED_ACTIONS: dict[str, set[str]] = {
     "impact.read": {"admin", "manager", "reviewer"},
     "figures.exact": {"admin", "manager"},
     "invitations.reissue": {"admin", "manager"},
+    "records.import": {"admin", "manager"},
     "signin.second_factor": {"admin"},
 }
 
@@ -24,12 +25,13 @@ EXPECTED_ACTIONS: dict[str, set[str]] = {
 EXPECTED_PAGES: dict[str, set[str]] = {
     "anonymous": {"signin"},
     "reviewer": {"home", "dashboard", "audit", "account"},
-    "manager": {"home", "dashboard", "programmes", "monitor", "account"},
+    "manager": {"home", "dashboard", "programmes", "monitor", "imports", "account"},
     "admin": {
         "home",
         "dashboard",
         "programmes",
         "monitor",
+        "imports",
         "users",
         "audit",
         "privacy",

@@ -51,6 +51,13 @@ PAGES: tuple[PageSpec, ...] = (
         ("admin", "manager"),
     ),
     PageSpec(
+        "imports",
+        "pages/imports.py",
+        "Import records",
+        ":material/upload_file:",
+        ("admin", "manager"),
+    ),
+    PageSpec(
         "account",
         "pages/account.py",
         "Your account",
@@ -89,6 +96,11 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec(
         "invitations.reissue",
         "reissue a graduate's personal survey link (the old one stops working)",
+        ("admin", "manager"),
+    ),
+    ActionSpec(
+        "records.import",
+        "import credential records (CSV, Open Badges) into the programmes in scope",
         ("admin", "manager"),
     ),
     ActionSpec(

@@ -954,6 +954,7 @@ def import_csv_files(
     bulk: bool | None = None,
     progress: Progress | None = None,
     rejects: bool = True,
+    programme_scope: set[int] | None = None,
 ) -> CsvImportResult:
     """Import opened CSV files as one import; with ``skip_invalid``, write rejects beside them.
 
@@ -983,6 +984,7 @@ def import_csv_files(
             bulk=bulk,
             progress=progress,
             on_reject=on_reject,
+            programme_scope=programme_scope,
         )
     finally:
         for _, stream, _ in writers.values():

@@ -271,6 +271,7 @@ def import_records(
     bulk: bool | None = None,
     progress: Progress | None = None,
     on_reject: RejectSink | None = None,
+    programme_scope: set[int] | None = None,
 ) -> ImportReport:
     """Validate, match and compare every record of ``inputs``; write them in one transaction.
 
@@ -279,7 +280,9 @@ def import_records(
     analysis triggers for the load and rebuilds the analysis table once, in the same
     transaction; it needs the tables' owner on PostgreSQL. ``progress`` is called with the
     number of records done after each chunk; ``on_reject(input name, rejected)`` with each
-    rejected record, in input order. The import is audited (counts and file names only).
+    rejected record, in input order. With ``programme_scope`` (a manager's programme ids) a
+    record of another programme is rejected and no programme is created. The import is
+    audited (counts and file names only).
     """
     files = tuple(i.name for i in inputs)
     estimated = sum(i.estimated_rows for i in inputs)
@@ -287,7 +290,7 @@ def import_records(
     writer: _Writer | None = None
     try:
         with session_scope(engine) as session:
-            writer = _Writer(session, actor=actor)
+            writer = _Writer(session, actor=actor, scope=programme_scope)
             if use_bulk:
                 with bulk_load_within(session):
                     writer.run(inputs, progress, on_reject)
@@ -405,9 +408,10 @@ def _stored_fields(stored: _Stored) -> tuple[Any, ...]:
 class _Writer:
     """One import's state inside its transaction."""
 
-    def __init__(self, session: Session, *, actor: str) -> None:
+    def __init__(self, session: Session, *, actor: str, scope: set[int] | None) -> None:
         self.session = session
         self.actor = actor
+        self.scope = scope
         self.connection: Connection = session.connection()
         self.dialect = self.connection.dialect.name
         if self.dialect == "postgresql":
@@ -501,6 +505,17 @@ class _Writer:
             )
             if programme is None:
                 programme = self._programme(item)
+            if (
+                self.scope is not None
+                and isinstance(programme, int)
+                and programme not in self.scope
+            ):
+                programme = Problem(
+                    origin=item.origin(),
+                    field="programme_code",
+                    value=item.programme_code or item.achievement_id,
+                    reason="is not one of the programmes you may import into",
+                )
             if isinstance(programme, Problem):
                 out.append(Rejected(item.origin(), (programme,), item.raw))
             else:
@@ -680,7 +695,7 @@ class _Writer:
         found = by_achievement if by_achievement is not None else by_code
         if found is not None:
             return found
-        if row.elements is not None:
+        if row.elements is not None and self.scope is None:
             return self._create_programme(row, row.elements)
         if row.programme_code:
             known = ", ".join(sorted(self.by_code)[:8]) or "none yet"
