@@ -10,6 +10,7 @@ ratios (and the issue's absolute budgets, printed beside them), never assertions
     python bench/run.py --learners 50000      # a smaller demo database for the metrics
     python bench/run.py --only survey-page    # the survey page on emulated Fast 3G
     python bench/run.py --only survey         # section saves and submits at 100,000 answers
+    python bench/run.py --only import --import-rows 1000000   # the CSV import at 1 M rows
 
 The demo database for the metrics benchmark is generated once and kept in var/bench/.
 """
@@ -615,12 +616,50 @@ def bench_survey_page() -> list[Outcome]:
     ]
 
 
+def bench_import(rows: int) -> Outcome:
+    """A CSV of ``rows`` awards into SQLite end to end vs bulk-inserting the same parsed rows.
+
+    See bench/imports.py; each side runs in a fresh process. Targets (issue 14): at least
+    50,000 rows/s, within 2x of the floor, peak memory under 1 GB (printed beside the row).
+    """
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import imports
+
+    measured = imports.measure(rows)
+    print(
+        f"import: {measured['rows_per_second']:,.0f} rows/s (target >= 50,000), peak memory "
+        f"{measured['peak_mb']:,.0f} MB (target < 1,024; "
+        f"floor {measured['floor_peak_mb']:,.0f} MB)",
+        flush=True,
+    )
+    return Outcome(
+        "import",
+        f"{rows:,} CSV rows into SQLite",
+        measured["ours_seconds"],
+        measured["floor_seconds"],
+        2.0,
+        rows / 50_000,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmarks and print one line each."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--only",
-        choices=["cli", "survey", "survey-page", "generator", "metrics", "refresh", "comparison"],
+        choices=[
+            "cli",
+            "survey",
+            "survey-page",
+            "generator",
+            "metrics",
+            "refresh",
+            "comparison",
+            "import",
+        ],
+    )
+    parser.add_argument(
+        "--import-rows", type=int, default=100_000, help="CSV rows imported (1000000: issue 14)"
     )
     parser.add_argument("--responses", type=int, default=100_000, help="stored survey answers")
     parser.add_argument("--graduates", type=int, default=60, help="graduates timed answering")
@@ -642,6 +681,7 @@ def main(argv: list[str] | None = None) -> int:
         "refresh": lambda: bench_refresh(args.learners, args.database_url),
         "generator": lambda: bench_generator(args.generator_learners),
         "survey-page": bench_survey_page,
+        "import": lambda: bench_import(args.import_rows),
     }
     results: list[Outcome] = []
     for name, run in plan.items():
