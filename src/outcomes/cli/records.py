@@ -8,6 +8,7 @@ idempotent on the external credential id and audited (counts and file names only
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,7 +118,7 @@ def _progress_for(as_json: bool) -> Any:
         if as_json or total < PROGRESS_ROWS:
             yield None
             return
-        with typer.progressbar(length=total, label="Importing", file=None) as bar:
+        with typer.progressbar(length=total, label="Importing", file=sys.stderr) as bar:
             done = [0]
 
             def update(count: int) -> None:
