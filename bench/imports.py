@@ -73,11 +73,30 @@ def write_csv(path: Path, rows: int, seed: int = SEED) -> None:
 
 
 def _database(directory: Path) -> tuple[str, object]:
+    """A migrated database with the bench's programmes: a SQLite file in ``directory``, or a
+    fresh schema of ``BENCH_DATABASE_URL`` (PostgreSQL), dropped by :func:`_drop_schema`."""
+    import os
+
+    import sqlalchemy as sa
+
     from outcomes.store.engine import make_engine, session_scope
     from outcomes.store.migrate import upgrade
     from outcomes.store.tables import Programme
 
-    url = f"sqlite:///{directory / 'outcomes.db'}"
+    base = os.environ.get("BENCH_DATABASE_URL")
+    if base:
+        schema = f"bench_import_{uuid.uuid4().hex[:10]}"
+        admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+        admin.dispose()
+        url = (
+            sa.make_url(base)
+            .update_query_dict({"options": f"-csearch_path={schema}"})
+            .render_as_string(hide_password=False)
+        )
+    else:
+        url = f"sqlite:///{directory / 'outcomes.db'}"
     engine = make_engine(url)
     upgrade(engine)
     with session_scope(engine) as session:
@@ -110,7 +129,22 @@ def child_ours(csv_path: Path, directory: Path) -> dict[str, float]:
     result = import_csv_files(engine, [file], actor="bench")  # type: ignore[arg-type]
     seconds = time.perf_counter() - start
     assert result.report.written, result.report.sentence()
+    _drop_schema(engine)
     return {"seconds": seconds, "added": result.report.summary.added}
+
+
+def _drop_schema(engine: object) -> None:
+    import sqlalchemy as sa
+
+    url = engine.url  # type: ignore[attr-defined]
+    engine.dispose()  # type: ignore[attr-defined]
+    if url.get_backend_name() != "postgresql":
+        return
+    schema = url.query["options"].removeprefix("-csearch_path=")
+    admin = sa.create_engine(url.difference_update_query(["options"]), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()
 
 
 def child_floor(csv_path: Path, directory: Path) -> dict[str, float]:
@@ -121,7 +155,6 @@ def child_floor(csv_path: Path, directory: Path) -> dict[str, float]:
     from outcomes.store.freshness import create_triggers, drop_triggers
 
     url, engine = _database(directory)
-    engine.dispose()  # type: ignore[attr-defined]
     codes = {code: number + 1 for number, code in enumerate(PROGRAMMES)}
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat(sep=" ")
     learners, identities, externals, enrolments, credentials = [], [], [], [], []
@@ -154,17 +187,7 @@ def child_floor(csv_path: Path, directory: Path) -> dict[str, float]:
                     "csv",
                 )
             )
-    path = url.removeprefix("sqlite:///")
-    connection = sqlite3.connect(path, isolation_level=None)
-    connection.execute("PRAGMA journal_mode=WAL")
-    connection.execute("PRAGMA synchronous=NORMAL")
-    connection.execute("PRAGMA foreign_keys=ON")
-    connection.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")  # as the import does
-    start = time.perf_counter()
-    connection.execute("BEGIN IMMEDIATE")
-    for statement in drop_triggers("sqlite"):
-        connection.execute(statement)
-    for table, columns, rows in (
+    tables = (
         (
             "learner",
             "id, ref, preferred_language, gender, prior_education, baseline_employment, created_at",
@@ -179,7 +202,22 @@ def child_floor(csv_path: Path, directory: Path) -> dict[str, float]:
             "grade, status, revoked_on, source",
             credentials,
         ),
-    ):
+    )
+    if url.startswith("postgresql"):
+        seconds = _floor_postgresql(engine, tables)
+        _drop_schema(engine)
+        return {"seconds": seconds, "added": len(credentials)}
+    path = url.removeprefix("sqlite:///")
+    connection = sqlite3.connect(path, isolation_level=None)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=NORMAL")
+    connection.execute("PRAGMA foreign_keys=ON")
+    connection.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")  # as the import does
+    start = time.perf_counter()
+    connection.execute("BEGIN IMMEDIATE")
+    for statement in drop_triggers("sqlite"):
+        connection.execute(statement)
+    for table, columns, rows in tables:
         marks = ", ".join("?" for _ in columns.split(","))
         connection.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", rows)
     for statement in create_triggers("sqlite"):
@@ -190,6 +228,28 @@ def child_floor(csv_path: Path, directory: Path) -> dict[str, float]:
     return {"seconds": seconds, "added": len(credentials)}
 
 
+def _floor_postgresql(engine: object, tables: tuple[tuple[str, str, list], ...]) -> float:
+    """COPY the parsed rows into the five tables in one transaction, triggers lifted."""
+    from outcomes.store.freshness import create_triggers, drop_triggers
+
+    raw = engine.raw_connection()  # type: ignore[attr-defined]
+    driver = raw.driver_connection
+    start = time.perf_counter()
+    with driver.cursor() as cursor:
+        for statement in drop_triggers("postgresql"):
+            cursor.execute(statement)
+        for table, columns, rows in tables:
+            with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for values in rows:
+                    copy.write_row(values)
+        for statement in create_triggers("postgresql"):
+            cursor.execute(statement)
+    driver.commit()
+    seconds = time.perf_counter() - start
+    raw.close()
+    return seconds
+
+
 def _run_child(kind: str, csv_path: Path) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         out = subprocess.run(
@@ -197,13 +257,21 @@ def _run_child(kind: str, csv_path: Path) -> dict[str, float]:
             check=True,
             capture_output=True,
             text=True,
-            env={"PYTHONPATH": str(ROOT / "src"), "PATH": "/usr/bin:/bin"},
+            env={
+                "PYTHONPATH": str(ROOT / "src"),
+                "PATH": "/usr/bin:/bin",
+                **({"BENCH_DATABASE_URL": DATABASE_URL[0]} if DATABASE_URL[0] else {}),
+            },
         )
     return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
-def measure(rows: int) -> dict[str, float]:
+DATABASE_URL: list[str | None] = [None]  # set by main / bench/run.py: PostgreSQL instead
+
+
+def measure(rows: int, database_url: str | None = None) -> dict[str, float]:
     """Ours and the floor at ``rows`` rows: seconds, rows/s, ratio, peak memory (MB)."""
+    DATABASE_URL[0] = database_url
     with tempfile.TemporaryDirectory() as tmp:
         csv_path = Path(tmp) / "awards.csv"
         write_csv(csv_path, rows)
@@ -226,13 +294,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--child", choices=["ours", "floor"])
     parser.add_argument("--csv", type=Path)
     parser.add_argument("--dir", type=Path)
+    parser.add_argument("--database-url", help="PostgreSQL (a schema per side) instead of SQLite")
     args = parser.parse_args(argv)
     if args.child:
         result = (child_ours if args.child == "ours" else child_floor)(args.csv, args.dir)
         result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(json.dumps(result))
         return 0
-    print(json.dumps(measure(args.rows), indent=1))
+    print(json.dumps(measure(args.rows, args.database_url), indent=1))
     return 0
 
 
