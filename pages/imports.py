@@ -55,10 +55,19 @@ options = CsvOptions(
     dates=dates,
 )
 
-with errors_shown_plainly():
-    check = check_upload(
-        get_engine(), data, upload.name, options, actor=viewer.actor, programme_scope=scope
-    )
+done = st.session_state.setdefault(DONE_KEY, {})
+# The check (a dry run of the whole file) is kept for the reruns that change nothing it reads,
+# and made again after an import: one entry, for this upload and these options.
+check_key = (upload_key(data, options, skip_invalid=False), len(done))
+kept = st.session_state.get("imports_check")
+if kept is not None and kept[0] == check_key:
+    check = kept[1]
+else:
+    with errors_shown_plainly():
+        check = check_upload(
+            get_engine(), data, upload.name, options, actor=viewer.actor, programme_scope=scope
+        )
+    st.session_state["imports_check"] = (check_key, check)
 file = check.file
 st.subheader("How the file is read")
 st.text(
@@ -130,7 +139,6 @@ if summary.rejected:
     )
 ready = not summary.rejected or skip_invalid
 key = upload_key(data, options, skip_invalid=skip_invalid)
-done = st.session_state.setdefault(DONE_KEY, {})
 clicked = st.button("Import", type="primary", disabled=not ready or key in done)
 if clicked and key not in done:  # a second click, or a rerun, never imports again
     with errors_shown_plainly():

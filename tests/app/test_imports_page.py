@@ -126,3 +126,16 @@ def test_a_file_without_a_required_column_is_one_sentence(
 ) -> None:
     at = _upload(_open(app_engine, people["admin"]), "bad.csv", b"name,grade\nAna,7\n")
     assert next(e.value for e in at.error).startswith("bad.csv has no column for credential_id")
+
+
+def test_hostile_cells_are_shown_as_inert_text(app_engine: Engine, people: dict[str, int]) -> None:
+    row = (
+        'urn:uuid:h1,DA-101,S1,h1@example.org,"=HYPERLINK(""x"")",<img src=x onerror=alert(1)>,'
+        "2024-01-01,7"
+    )
+    at = _upload(_open(app_engine, people["admin"]), "hostile.csv", f"{HEADER}\n{row}\n".encode())
+    assert not at.exception, at.exception
+    preview = at.dataframe[0].value
+    assert "<img src=x onerror=alert(1)>" in preview.iloc[0].tolist()
+    assert '=HYPERLINK("x")' in preview.iloc[0].tolist()
+    assert not any("onerror" in m.value for m in at.markdown)
