@@ -561,3 +561,20 @@ def test_a_100000_row_file_imports_in_one_transaction(engine: Engine, tmp_path: 
     assert triggers_in_place(engine)
     again = run(engine, path, dry_run=True)
     assert again.summary.unchanged == 100_000
+    assert triggers_in_place(engine)
+
+
+def test_a_refused_or_dry_bulk_import_leaves_the_triggers_and_rows_as_they_were(
+    engine: Engine, tmp_path: Path
+) -> None:
+    with_programmes(engine)
+    bad = "urn:uuid:bad,NOPE,S1,a@b.org,A,B,2024-01-01,7"
+    path = write(tmp_path / "a.csv", "\n".join([HEADER, *award_rows(20), bad]))
+    before = counts(engine)
+    for dry_run in (False, True):
+        report = import_records(engine, [open_csv(path)], actor="t", bulk=True, dry_run=dry_run)
+        assert not report.written and report.summary.added == 20
+        assert triggers_in_place(engine)
+        assert {k: v for k, v in counts(engine).items() if k != "audit_event"} == {
+            k: v for k, v in before.items() if k != "audit_event"
+        }

@@ -36,6 +36,7 @@ import hashlib
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
@@ -291,13 +292,12 @@ def import_records(
     try:
         with session_scope(engine) as session:
             writer = _Writer(session, actor=actor, scope=programme_scope)
-            if use_bulk:
-                with bulk_load_within(session):
-                    writer.run(inputs, progress, on_reject)
-            else:
+            # Raised inside the bulk load, the roll-back skips its rebuild of the analysis
+            # table (and undoes the lifted triggers with everything else).
+            with bulk_load_within(session) if use_bulk else nullcontext():
                 writer.run(inputs, progress, on_reject)
-            if dry_run or (writer.rejected and not skip_invalid):
-                raise _RollBack
+                if dry_run or (writer.rejected and not skip_invalid):
+                    raise _RollBack
             writer.audit_import(actor=actor, files=files)
     except _RollBack:
         pass
