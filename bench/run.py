@@ -12,6 +12,7 @@ ratios (and the issue's absolute budgets, printed beside them), never assertions
     python bench/run.py --only survey         # section saves and submits at 100,000 answers
     python bench/run.py --only waves          # launching a wave of 200,000 graduates
     python bench/run.py --only mail           # 50,000 invitations through the outbox
+    python bench/run.py --only import --import-rows 1000000   # the CSV import at 1 M rows
 
 The demo database for the metrics benchmark is generated once and kept in var/bench/.
 """
@@ -664,6 +665,40 @@ def bench_survey_page() -> list[Outcome]:
     ]
 
 
+def bench_import(rows: int, database_url: str | None) -> list[Outcome]:
+    """A CSV of ``rows`` awards end to end vs bulk-inserting the same parsed rows.
+
+    See bench/imports.py; each side runs in a fresh process. Into SQLite, and into PostgreSQL
+    too with ``--database-url`` (``COPY`` on both sides there). Targets (issue 14): at least
+    50,000 rows/s into SQLite, within 2x of the floor, peak memory under 1 GB.
+    """
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import imports
+
+    results = []
+    for engine, url in (("SQLite", None), ("PostgreSQL", database_url)):
+        if engine == "PostgreSQL" and not url:
+            continue
+        measured = imports.measure(rows, url)
+        print(
+            f"import into {engine}: {measured['rows_per_second']:,.0f} rows/s "
+            f"(target >= 50,000), peak memory {measured['peak_mb']:,.0f} MB (target < 1,024; "
+            f"floor {measured['floor_peak_mb']:,.0f} MB)",
+            flush=True,
+        )
+        results.append(
+            Outcome(
+                "import",
+                f"{rows:,} CSV rows into {engine}",
+                measured["ours_seconds"],
+                measured["floor_seconds"],
+                2.0,
+                rows / 50_000 if engine == "SQLite" else None,
+            )
+        )
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmarks and print one line each."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -679,7 +714,11 @@ def main(argv: list[str] | None = None) -> int:
             "refresh",
             "comparison",
             "waves",
+            "import",
         ],
+    )
+    parser.add_argument(
+        "--import-rows", type=int, default=100_000, help="CSV rows imported (1000000: issue 14)"
     )
     parser.add_argument("--invitations", type=int, default=50_000, help="mail benchmark size")
     parser.add_argument("--responses", type=int, default=100_000, help="stored survey answers")
@@ -707,6 +746,7 @@ def main(argv: list[str] | None = None) -> int:
         "survey-page": bench_survey_page,
         "waves": lambda: bench_waves(args.wave_graduates, args.database_url),
         "mail": lambda: bench_mail(args.invitations),
+        "import": lambda: bench_import(args.import_rows, args.database_url),
     }
     results: list[Outcome] = []
     for name, run in plan.items():

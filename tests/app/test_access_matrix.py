@@ -49,6 +49,7 @@ ALLOWED = {
         "monitor",
         "sources",
         "outbox",
+        "imports",
         "account",
     },
     "scoped_manager": {
@@ -59,6 +60,7 @@ ALLOWED = {
         "monitor",
         "sources",
         "outbox",
+        "imports",
         "account",
     },
     "admin": {
@@ -69,6 +71,7 @@ ALLOWED = {
         "monitor",
         "sources",
         "outbox",
+        "imports",
         "users",
         "audit",
         "privacy",
@@ -156,6 +159,8 @@ def _sees_the_page(at: AppTest, spec: PageSpec) -> None:
     elif spec.key == "sources":
         assert at.title[0].value == "Other outcome sources"
         assert at.text_input[0].label.startswith("Learner ref")
+    elif spec.key == "imports":
+        assert at.title[0].value == "Import records"
     elif spec.key == "account":
         assert at.title[0].value == "Your account"
         assert "New password" in [t.label for t in at.text_input]

@@ -63,6 +63,9 @@ def test_help_and_version(tmp_path: Path) -> None:
         "audit",
         "waves",
         "fieldwork",
+        "import",
+        "learners",
+        "credentials",
     ]
     users = outcomes("users", "--help", env=env)
     assert users.returncode == 0

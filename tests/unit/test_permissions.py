@@ -18,6 +18,7 @@ EXPECTED_ACTIONS: dict[str, set[str]] = {
     "waves.manage": {"admin", "manager"},
     "figures.exact": {"admin", "manager"},
     "invitations.reissue": {"admin", "manager"},
+    "records.import": {"admin", "manager"},
     "signin.second_factor": {"admin"},
 }
 
@@ -34,6 +35,7 @@ EXPECTED_PAGES: dict[str, set[str]] = {
         "monitor",
         "sources",
         "outbox",
+        "imports",
         "account",
     },
     "admin": {
@@ -44,6 +46,7 @@ EXPECTED_PAGES: dict[str, set[str]] = {
         "monitor",
         "sources",
         "outbox",
+        "imports",
         "users",
         "audit",
         "privacy",

@@ -38,6 +38,13 @@ PAGES: tuple[PageSpec, ...] = (
         "programmes", "pages/programmes.py", "Programmes", ":material/school:", ("admin", "manager")
     ),
     PageSpec(
+        "imports",
+        "pages/imports.py",
+        "Import records",
+        ":material/upload_file:",
+        ("admin", "manager"),
+    ),
+    PageSpec(
         "waves", "pages/waves.py", "Survey waves", ":material/campaign:", ("admin", "manager")
     ),
     PageSpec(
@@ -111,6 +118,11 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec(
         "invitations.reissue",
         "reissue a graduate's personal survey link (the old one stops working)",
+        ("admin", "manager"),
+    ),
+    ActionSpec(
+        "records.import",
+        "import credential records (CSV, Open Badges) into the programmes in scope",
         ("admin", "manager"),
     ),
     ActionSpec(

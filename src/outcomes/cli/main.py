@@ -23,6 +23,7 @@ from outcomes.cli.instruments import app as surveys_app
 from outcomes.cli.invitations import app as invitations_app
 from outcomes.cli.privacy import app as privacy_app
 from outcomes.cli.programmes import app as programmes_app
+from outcomes.cli.records import credentials_app, import_app, learners_app
 from outcomes.cli.sources import app as sources_app
 from outcomes.cli.waves import app as waves_app
 from outcomes.errors import OutcomesError
@@ -53,6 +54,9 @@ app.add_typer(waves_app, name="waves")
 app.add_typer(fieldwork_app, name="fieldwork")
 app.command("invite")(invite)
 app.command("remind")(remind)
+app.add_typer(import_app, name="import")
+app.add_typer(learners_app, name="learners")
+app.add_typer(credentials_app, name="credentials")
 
 
 def _version(value: bool) -> None:
