@@ -52,9 +52,33 @@ def test_the_eu_elements_are_read_from_an_edubadges_microcredential() -> None:
     assert record.grade == "8.5"
     assert record.expires_on == dt.date(2029, 8, 30)
     assert record.learner.external_ids[0].value == "https://example.com/students/stu-7Z6X5W"
-    # field of study is not in the credential: no elements, the programme must be completed
+    # field of study is not in the credential: a stand-in, named in the report
     batch = read_badges([credentials_dir() / "uvh_at_microcredential_full_1.json"], today=TODAY)
     assert list(batch.missing_elements.values()) == [("field_of_study",)]
+    assert record.programme_elements is not None
+    assert record.programme_elements.field_of_study == "not stated in the credential"
+    assert record.programme_elements.ects == 3.0
+
+
+def test_an_achievement_stating_nothing_gets_stand_ins_named_in_the_report() -> None:
+    batch = read_badges([credentials_dir() / "ref_minimal_valid_obv3.json"], today=TODAY)
+    [record] = batch.records
+    elements = record.programme_elements
+    assert elements is not None
+    assert (elements.ects, elements.issuer_country, elements.participation_form) == (
+        0.0,
+        "ZZ",
+        "blended",
+    )
+    assert elements.title == "Lorem ipsum" and elements.awarding_body == "SURF - Team edubadges"
+    assert set(next(iter(batch.missing_elements.values()))) == {
+        "issuer_country",
+        "ects",
+        "assessment_type",
+        "participation_form",
+        "quality_assurance",
+        "field_of_study",
+    }
 
 
 def test_complete_elements_come_with_credits_eqf_participation_and_quality_assurance(

@@ -78,8 +78,8 @@ class BadgeFacts:
 class MappedBadge:
     """One credential mapped: the record (None when it cannot be built), its facts and notes.
 
-    ``missing_elements`` names the EU elements the achievement does not state (the programme
-    then carries no ``programme_elements`` and must exist, or be completed, before use);
+    ``missing_elements`` names the mandatory EU elements the achievement does not state (a
+    programme created from it has stand-ins for them, to be completed by a manager);
     ``notes`` are plain remarks for the report (credits converted from hours, a hashed
     identifier kept as such, a status list not checked).
     """
@@ -336,14 +336,22 @@ def _elements(
     issuer: dict[str, Any],
     credits: float | None,
     eqf: int | None,
-) -> tuple[ProgrammeElements | None, tuple[str, ...]]:
-    """The EU elements the achievement states, and the mandatory ones it does not."""
+) -> tuple[ProgrammeElements, tuple[str, ...]]:
+    """The EU elements the achievement states, with a stand-in for each mandatory one it does
+    not state, and the names of those stood in for.
+
+    A programme created from a badge is then complete enough to hold its credentials, and the
+    report names what a manager must fill in: text elements read "not stated in the
+    credential", the country ``ZZ`` (ISO 3166's user-assigned "unknown"), the participation
+    form ``blended`` and the credits 0 (the table's "none recorded"; the Programmes page asks
+    for a positive number at the next edit).
+    """
     address = issuer.get("address") if isinstance(issuer.get("address"), dict) else {}
     country = _text((address or {}).get("addressCountryCode")).strip().upper()
     participation = PARTICIPATION.get(_text(achievement.get("participationType")).strip().lower())
     stated: dict[str, Any] = {
         "title": _text(achievement.get("name")).strip()[:300],
-        "awarding_body": _text(issuer.get("name")).strip()[:300],
+        "awarding_body": (_text(issuer.get("name")).strip() or _text(issuer.get("id")))[:300],
         "issuer_country": country if re.fullmatch(r"[A-Z]{2}", country) else "",
         "learning_outcomes": _text(achievement.get("description")).strip(),
         "ects": credits if credits is not None and 0 < credits <= 300 else None,
@@ -353,6 +361,15 @@ def _elements(
         "field_of_study": _text(achievement.get("fieldOfStudy")).strip()[:200],
     }
     missing = tuple(name for name, value in stated.items() if value in (None, ""))
-    if missing:
-        return None, missing
-    return ProgrammeElements(eqf_level=eqf, **stated), ()
+    if not missing:
+        return ProgrammeElements(eqf_level=eqf, **stated), ()
+    stand_ins = {"issuer_country": "ZZ", "participation_form": "blended", "ects": 0.0}
+    filled = {
+        name: stand_ins.get(name, NOT_STATED) if name in missing else value
+        for name, value in stated.items()
+    }
+    if filled["ects"] == 0.0:
+        # The model asks for positive credits (right for a manager's input); a badge that
+        # states none gets the table's 0, which the programme's next edit must replace.
+        return ProgrammeElements.model_construct(eqf_level=eqf, **filled), missing
+    return ProgrammeElements(eqf_level=eqf, **filled), missing
