@@ -364,7 +364,7 @@ def _elements(
     if not missing:
         return ProgrammeElements(eqf_level=eqf, **stated), ()
     stand_ins = {"issuer_country": "ZZ", "participation_form": "blended", "ects": 0.0}
-    filled = {
+    filled: dict[str, Any] = {
         name: stand_ins.get(name, NOT_STATED) if name in missing else value
         for name, value in stated.items()
     }
