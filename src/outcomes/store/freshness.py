@@ -17,6 +17,7 @@ from contextlib import contextmanager
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from outcomes.store.analysis_table import refresh_analysis_rows
 from outcomes.store.engine import session_scope
@@ -186,3 +187,23 @@ def bulk_load(engine: Engine) -> Iterator[None]:
         # If the process dies before this, the triggers stay lifted: ``migrate.upgrade``
         # (run by ``make run`` and ``outcomes db upgrade``) notices and restores them.
         restore_triggers(engine)
+
+
+@contextmanager
+def bulk_load_within(session: Session) -> Iterator[None]:
+    """:func:`bulk_load` inside the caller's unit of work (an import's one transaction).
+
+    The triggers are dropped, restored and the analysis table rebuilt in the caller's own
+    transaction, so a process killed halfway leaves triggers and rows exactly as they were
+    (DDL is transactional on both engines); on an error the caller's rollback undoes it all.
+    On PostgreSQL dropping a trigger locks its table until commit: readers of those tables
+    wait for the load. Needs the privileges of the tables' owner (the operator's role).
+    """
+    dialect = session.get_bind().dialect.name
+    connection = session.connection()
+    for statement in drop_triggers(dialect):
+        connection.exec_driver_sql(statement)
+    yield
+    for statement in create_triggers(dialect):
+        connection.exec_driver_sql(statement)
+    refresh_analysis_rows(session=session, full=True, commit=False)
