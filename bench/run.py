@@ -10,6 +10,7 @@ ratios (and the issue's absolute budgets, printed beside them), never assertions
     python bench/run.py --learners 50000      # a smaller demo database for the metrics
     python bench/run.py --only survey-page    # the survey page on emulated Fast 3G
     python bench/run.py --only survey         # section saves and submits at 100,000 answers
+    python bench/run.py --only badges         # 10,000 Open Badges credentials in one zip
 
 The demo database for the metrics benchmark is generated once and kept in var/bench/.
 """
@@ -615,13 +616,43 @@ def bench_survey_page() -> list[Outcome]:
     ]
 
 
+# --- Open Badges 3.0: a zip of credentials -------------------------------------------------
+
+
+def bench_badges(files: int) -> list[Outcome]:
+    """Read + validate + map, and the full import, of ``files`` credentials in one zip.
+
+    Floor: every member decompressed and parsed, nothing checked. No target in the issue:
+    ratios are reported. See bench/badges.py.
+    """
+    sys.path.insert(0, str(ROOT / "bench"))
+    import badges
+
+    timings = badges.measure(files)
+    size = f"{files:,} credentials, one zip"
+    return [
+        Outcome("badges chk", size, timings.check, timings.floor, None, None),
+        Outcome("badges imp", size, timings.imported, timings.floor, None, None),
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmarks and print one line each."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--only",
-        choices=["cli", "survey", "survey-page", "generator", "metrics", "refresh", "comparison"],
+        choices=[
+            "cli",
+            "survey",
+            "survey-page",
+            "generator",
+            "metrics",
+            "refresh",
+            "comparison",
+            "badges",
+        ],
     )
+    parser.add_argument("--badges", type=int, default=10_000, help="credentials in the zip")
     parser.add_argument("--responses", type=int, default=100_000, help="stored survey answers")
     parser.add_argument("--graduates", type=int, default=60, help="graduates timed answering")
     parser.add_argument("--learners", type=int, default=720_000, help="metrics database size")
@@ -642,6 +673,7 @@ def main(argv: list[str] | None = None) -> int:
         "refresh": lambda: bench_refresh(args.learners, args.database_url),
         "generator": lambda: bench_generator(args.generator_learners),
         "survey-page": bench_survey_page,
+        "badges": lambda: bench_badges(args.badges),
     }
     results: list[Outcome] = []
     for name, run in plan.items():
