@@ -20,6 +20,7 @@ from outcomes.cli.demo import demo_logins, seed
 from outcomes.cli.instruments import app as surveys_app
 from outcomes.cli.invitations import app as invitations_app
 from outcomes.cli.privacy import app as privacy_app
+from outcomes.cli.records import credentials_app, import_app, learners_app
 from outcomes.errors import OutcomesError
 
 app = typer.Typer(
@@ -42,6 +43,9 @@ app.command("seed")(seed)
 demo_app.command("logins")(demo_logins)
 app.add_typer(privacy_app, name="privacy")
 app.add_typer(audit_app, name="audit")
+app.add_typer(import_app, name="import")
+app.add_typer(learners_app, name="learners")
+app.add_typer(credentials_app, name="credentials")
 
 
 def _version(value: bool) -> None:

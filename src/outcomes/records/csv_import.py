@@ -25,9 +25,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
+from sqlalchemy.engine import Engine
+
 from outcomes.errors import ValidationProblem
 from outcomes.exports import safe_csv_writer, spreadsheet_safe
-from outcomes.records.importing import CHUNK_ROWS, DEFAULT_SCHEME, Item, Rejected, Row
+from outcomes.records.importing import (
+    CHUNK_ROWS,
+    DEFAULT_SCHEME,
+    ImportReport,
+    Item,
+    Progress,
+    Rejected,
+    Row,
+    import_records,
+)
 from outcomes.records.model import Origin, Problem
 from outcomes.vocab import ENROLMENT_STATUSES, LANGUAGES
 
@@ -799,3 +810,82 @@ def describe(file: CsvFile) -> dict[str, Any]:
 def mapping_to_json(mapping: Mapping[str, str]) -> str:
     """A mapping as a JSON object (what the page offers to save as a mapping file)."""
     return json.dumps(dict(mapping), ensure_ascii=False, indent=2)
+
+
+@dataclass(frozen=True)
+class CsvImportResult:
+    """An import of CSV files: the report, what was detected, where the rejects went."""
+
+    report: ImportReport
+    files: tuple[CsvFile, ...]
+    rejects_files: tuple[Path, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready form (``--json``)."""
+        return self.report.to_dict() | {
+            "read_as": [describe(f) for f in self.files],
+            "rejects_files": [str(p) for p in self.rejects_files],
+        }
+
+
+def import_csv_files(
+    engine: Engine,
+    files: Sequence[CsvFile],
+    *,
+    actor: str,
+    skip_invalid: bool = False,
+    dry_run: bool = False,
+    bulk: bool | None = None,
+    progress: Progress | None = None,
+    rejects: bool = True,
+) -> CsvImportResult:
+    """Import opened CSV files as one import; with ``skip_invalid``, write rejects beside them.
+
+    Each file's rejects go to ``<name>.rejects.csv`` beside it (its cells and a ``problems``
+    column), only once the import committed; a dry run or a refused import writes none.
+    """
+    writers: dict[str, tuple[RejectsWriter, TextIO, Path]] = {}
+    by_name = {f.name: f for f in files}
+
+    def on_reject(name: str, rejected: Rejected) -> None:
+        if not (skip_invalid and rejects) or dry_run:
+            return
+        if name not in writers:
+            target = rejects_path(by_name[name].path)
+            partial = target.with_name(target.name + ".partial")
+            stream = partial.open("w", encoding="utf-8", newline="")
+            writers[name] = (RejectsWriter(by_name[name].mapping.header, stream), stream, partial)
+        writers[name][0].write(rejected)
+
+    try:
+        report = import_records(
+            engine,
+            files,
+            actor=actor,
+            skip_invalid=skip_invalid,
+            dry_run=dry_run,
+            bulk=bulk,
+            progress=progress,
+            on_reject=on_reject,
+        )
+    finally:
+        for _, stream, _ in writers.values():
+            stream.close()
+    written: list[Path] = []
+    for name, (_, _, partial) in writers.items():
+        if report.written:
+            target = rejects_path(by_name[name].path)
+            partial.replace(target)
+            written.append(target)
+        else:
+            partial.unlink(missing_ok=True)
+    return CsvImportResult(report, tuple(files), tuple(written))
+
+
+def rejects_csv(file: CsvFile, rejected: Sequence[Rejected]) -> bytes:
+    """The rejects of ``file`` as CSV bytes (the page offers them as a download)."""
+    buffer = io.StringIO()
+    writer = RejectsWriter(file.mapping.header, buffer)
+    for item in rejected:
+        writer.write(item)
+    return buffer.getvalue().encode("utf-8")
