@@ -149,3 +149,53 @@ def test_a_dry_run_writes_nothing(engine: Engine) -> None:
     result = import_badges(engine, [source], actor="test", today=TODAY, dry_run=True)
     assert result.report.summary.added == 1 and not result.report.written
     assert _count(engine, "credential") == 0
+
+
+def test_outcomes_import_credentials_reads_open_badges_and_reports_in_json(
+    app_engine: Engine, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from outcomes.cli.main import app
+
+    token = as_jwt(corpus_credential("uvh_at_regular_full.json"))
+    _write(tmp_path / "diploma.jwt", token)
+    result = CliRunner().invoke(
+        app, ["import", "credentials", str(tmp_path / "diploma.jwt"), "--format", "ob3", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.output)
+    assert payload["written"] and payload["summary"]["added"] == 1
+    assert payload["signatures_verified"] is False and payload["decoded_from_jwt"] == 1
+    assert payload["programme_elements_not_stated"] == {"diploma.jwt": ["field_of_study"]}
+
+
+def test_outcomes_import_credentials_refuses_the_corpus_together_naming_the_conflicts(
+    app_engine: Engine,
+) -> None:
+    from typer.testing import CliRunner
+
+    from outcomes.cli.main import app
+
+    result = CliRunner().invoke(app, ["import", "credentials", str(credentials_dir())])
+    assert result.exit_code == 1
+    assert "Credential id 'http://example.com/credentials/crd-MBN3PQ' is used by" in result.output
+    assert "Signatures are not verified" in result.output
+    assert "Nothing imported" in result.output
+    assert _count(app_engine, "credential") == 0
+
+
+def test_a_zip_slip_archive_is_one_plain_sentence_on_the_command_line(
+    app_engine: Engine, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from outcomes.cli.main import app
+    from outcomes.errors import ValidationProblem
+
+    archive = tmp_path / "slip.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("../../outside.json", "{}")
+    result = CliRunner().invoke(app, ["import", "credentials", str(archive)])
+    assert isinstance(result.exception, ValidationProblem)
+    assert "leaves the archive" in str(result.exception)

@@ -87,6 +87,28 @@ def import_badges(
 ) -> BadgeImportReport:
     """Read, check and import the credentials in ``paths`` (files, folders, zips)."""
     batch = read_badges(paths, today=today)
+    return import_batch(
+        engine,
+        batch,
+        paths,
+        actor=actor,
+        skip_invalid=skip_invalid,
+        dry_run=dry_run,
+        progress=progress,
+    )
+
+
+def import_batch(
+    engine: Engine,
+    batch: BadgeBatch,
+    paths: list[Path],
+    *,
+    actor: str,
+    skip_invalid: bool = False,
+    dry_run: bool = False,
+    progress: Progress | None = None,
+) -> BadgeImportReport:
+    """Import what ``read_badges(paths)`` read: one transaction, or nothing when refused."""
     rejected = held_back(batch)
     items: list[CredentialRecord | Rejected] = [*batch.records, *rejected]
     name = ", ".join(p.name for p in paths)[:200]

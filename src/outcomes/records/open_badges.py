@@ -149,7 +149,9 @@ def _differences(badges: list[MappedBadge], names: tuple[str, ...] | None = None
     compared = [b.facts.compared() for b in badges if b.facts is not None]
     differing: list[str] = []
     for name in names or tuple(compared[0]):
-        values = list(dict.fromkeys(str(c[name]) for c in compared))
+        values = list(
+            dict.fromkeys("not stated" if c[name] is None else str(c[name]) for c in compared)
+        )
         if len(values) > 1:
             shown = " / ".join(repr(v) for v in values) if len(values) <= 3 else None
             differing.append(f"{name} ({shown or f'{len(values)} different values'})")
