@@ -199,3 +199,19 @@ def test_a_zip_slip_archive_is_one_plain_sentence_on_the_command_line(
     result = CliRunner().invoke(app, ["import", "credentials", str(archive)])
     assert isinstance(result.exception, ValidationProblem)
     assert "leaves the archive" in str(result.exception)
+
+
+def test_a_reused_credential_id_in_a_later_import_is_refused_not_overwritten(
+    engine: Engine,
+) -> None:
+    first = credentials_dir() / "uvh_at_microcredential_full_1.json"
+    second = credentials_dir() / "uvh_at_microcredential_full_2.json"
+    assert import_badges(engine, [first], actor="test", today=TODAY).report.written
+    result = import_badges(engine, [second], actor="test", today=TODAY)
+    assert not result.report.written
+    assert "another programme" in result.lines()[0]
+    with engine.connect() as connection:
+        title = connection.execute(
+            sa.text("SELECT p.title FROM credential c JOIN programme p ON p.id = c.programme_id")
+        ).scalar_one()
+    assert title == "Microcredential Basisomzetting Kat naar Koffiezetapparaat"
