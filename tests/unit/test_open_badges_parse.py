@@ -128,6 +128,12 @@ def test_identifier_entries_give_the_email_and_hashed_ones_stay_identifiers(tmp_
         },
         {
             "type": "IdentityObject",
+            "identityHash": "Ana Example",
+            "identityType": "name",
+            "hashed": False,
+        },
+        {
+            "type": "IdentityObject",
             "identityHash": "sha256$abc",
             "identityType": "emailAddress",
             "hashed": True,
@@ -143,6 +149,7 @@ def test_identifier_entries_give_the_email_and_hashed_ones_stay_identifiers(tmp_
         ("open_badges_hashed_emailAddress", "sha256$abc$s1"),
     }
     assert any("hashed" in note for note in batch.notes)
+    assert any("(name) is not used to identify the learner" in note for note in batch.notes)
 
 
 def test_a_credential_naming_no_learner_is_rejected(tmp_path: Path) -> None:
@@ -331,3 +338,11 @@ def test_an_expired_or_revocable_credential_is_noted(tmp_path: Path) -> None:
 def test_a_file_that_is_not_json_is_one_problem(tmp_path: Path) -> None:
     [problem] = read_badges([_write(tmp_path / "x.json", "<html>")], today=TODAY).problems
     assert problem.sentence().startswith("x.json: the file is neither JSON nor a compact JWT")
+
+
+def test_the_shipped_schemas_are_the_corpus_schemas() -> None:
+    from outcomes.records.badge_schema import schema_document
+
+    shared = credentials_dir().parent / "schemas"
+    for path in sorted(shared.glob("*.json")):
+        assert schema_document(path.name) == json.loads(path.read_text("utf-8")), path.name

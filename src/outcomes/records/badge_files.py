@@ -7,8 +7,8 @@ symbolic links not followed); a ``.zip`` archive of such files.
 
 **Signatures are not verified.** A JWT's header and payload are decoded (base64url, JSON) and
 its signature is ignored: the importer reads what a credential says, it does not vouch for
-who said it. Every document decoded from a JWT says so (``signature_checked`` is False) and
-the import report repeats it.
+who said it. Every document decoded from a JWT is marked (``from_jwt``) and the import
+report says that no signature was verified.
 
 Archives are read in memory, never extracted, and refused as a whole when an entry's name
 would leave the archive (``../``, an absolute path, a drive letter), when an entry is a
@@ -48,7 +48,8 @@ class BadgeDocument:
     ``origin`` names the file (``archive.zip!inner/path.json`` for an archive entry) and
     ``pointer`` where in it the credential sits (``$`` or ``$[3]`` for an array item).
     ``credential`` is the decoded JSON object, or None when the source could not be read,
-    in which case ``problem`` says why in one sentence.
+    in which case ``problem`` says why in one sentence. ``from_jwt``: decoded from a compact
+    JWT, whose signature was not verified.
     """
 
     origin: str
@@ -56,11 +57,6 @@ class BadgeDocument:
     credential: dict[str, Any] | None
     from_jwt: bool = False
     problem: str | None = None
-
-    @property
-    def signature_checked(self) -> bool:
-        """Always False: no signature (JWT or embedded proof) is verified."""
-        return False
 
 
 def read_sources(paths: list[Path]) -> Iterator[BadgeDocument]:

@@ -41,6 +41,9 @@ PARTICIPATION = {
     "personalized learning activities": "blended",
 }
 STUDENT_ID_TYPES = {"studentid", "ext:studentid", "sissourcedid", "sourcedid"}
+# Not identifiers to match people by, and personal data the learner tables do not need: a
+# name is not unique, a national identity number is not ours to keep.
+IGNORED_IDENTITY_TYPES = {"name", "nationalIdentityNumber"}
 NOT_STATED = "not stated in the credential"
 
 
@@ -220,6 +223,9 @@ def _learner(
         value = _text(entry.get("identityHash")).strip()
         kind = _text(entry.get("identityType")) or "identifier"
         if not value:
+            continue
+        if kind in IGNORED_IDENTITY_TYPES:
+            notes.append(f"identifier {index} ({kind}) is not used to identify the learner")
             continue
         if entry.get("hashed") is True:
             # A hash cannot be read back, and with its salt it only matches itself: kept as an
