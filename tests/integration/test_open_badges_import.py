@@ -108,6 +108,20 @@ def test_skip_invalid_imports_the_rest_and_writes_the_rejects_beside_the_input(
     assert rejects[0]["problems"][0]["field"] == "$.id"
 
 
+def test_skip_invalid_beside_a_read_only_input_is_refused_before_writing(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from outcomes.errors import ValidationProblem
+    from outcomes.records import badge_import
+
+    source = _write(tmp_path / "a.json", corpus_credential("ref_full_ex.json"))
+    # (the tests may run as root, whom no mode bit stops: the check itself is replaced)
+    monkeypatch.setattr(badge_import.os, "access", lambda path, mode: False)
+    with pytest.raises(ValidationProblem, match="not writable"):
+        import_badges(engine, [source], actor="test", today=TODAY, skip_invalid=True)
+    assert _count(engine, "credential") == 0
+
+
 def test_a_schema_invalid_credential_is_rejected_with_its_path_and_nothing_written(
     engine: Engine, tmp_path: Path
 ) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import os
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from outcomes.errors import ValidationProblem
 from outcomes.private_files import replace_private_file
 from outcomes.records.importing import ImportReport, Progress, RecordList, Rejected, import_records
 from outcomes.records.model import CredentialRecord, Origin, Problem
@@ -112,6 +114,14 @@ def import_batch(
     rejected = held_back(batch)
     items: list[CredentialRecord | Rejected] = [*batch.records, *rejected]
     name = ", ".join(p.name for p in paths)[:200]
+    target = rejects_path(paths[0])
+    if skip_invalid and not dry_run and not os.access(target.parent, os.W_OK):
+        raise ValidationProblem(
+            f"The rejects file cannot be written beside the input ({target.parent} is not "
+            "writable): copy the files somewhere writable or leave out --skip-invalid."
+        )
+    # Every reject, the core's own (a credential id held for another programme) included.
+    all_rejected: list[Rejected] = []
     report = import_records(
         engine,
         [RecordList(name=name, records=items)],
@@ -119,6 +129,7 @@ def import_batch(
         skip_invalid=skip_invalid,
         dry_run=dry_run,
         progress=progress,
+        on_reject=lambda _name, item: all_rejected.append(item),
     )
     own_conflicts = len(batch.conflicts) + len(batch.achievement_conflicts)
     report = dataclasses.replace(
@@ -129,8 +140,8 @@ def import_batch(
         ),
     )
     rejects_file = None
-    if skip_invalid and not dry_run and rejected and report.written:
-        rejects_file = _write_rejects(paths[0], rejected)
+    if skip_invalid and not dry_run and all_rejected and report.written:
+        rejects_file = _write_rejects(target, all_rejected)
     return BadgeImportReport(report=report, batch=batch, rejects_file=rejects_file)
 
 
@@ -175,8 +186,7 @@ def rejects_path(first_input: Path) -> Path:
     return first_input.parent / f"{first_input.name}.rejected.json"
 
 
-def _write_rejects(first_input: Path, rejected: list[Rejected]) -> Path:
-    target = rejects_path(first_input)
+def _write_rejects(target: Path, rejected: list[Rejected]) -> Path:
     payload = [
         {
             "origin": str(r.origin),
