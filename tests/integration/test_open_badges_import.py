@@ -158,6 +158,23 @@ def test_a_zip_of_credentials_imports(engine: Engine, tmp_path: Path) -> None:
     assert result.report.written and result.report.summary.added == 2
 
 
+def test_the_same_credential_in_a_folder_and_a_zip_is_imported_once(
+    engine: Engine, tmp_path: Path
+) -> None:
+    folder = tmp_path / "export"
+    folder.mkdir()
+    source = credentials_dir() / "uvh_fvhz_regular_full.json"
+    (folder / source.name).write_bytes(source.read_bytes())
+    with zipfile.ZipFile(folder / "again.zip", "w") as zf:
+        zf.write(source, source.name)
+    result = import_badges(engine, [folder], actor="test", today=TODAY)
+    assert result.report.written and result.report.summary.added == 1
+    assert "1 credentials appeared again with the same content and were read once." in (
+        result.lines()
+    )
+    assert _count(engine, "credential") == 1
+
+
 def test_a_dry_run_writes_nothing(engine: Engine) -> None:
     source = credentials_dir() / "ref_full_ex.json"
     result = import_badges(engine, [source], actor="test", today=TODAY, dry_run=True)

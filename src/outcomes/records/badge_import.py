@@ -48,6 +48,11 @@ class BadgeImportReport:
             )
         lines += [w.sentence() for w in self.report.warnings]
         lines += [f"{note}." for note in self.batch.notes]
+        if self.batch.duplicates:
+            lines.append(
+                f"{self.batch.duplicates:,} credentials appeared again with the same content "
+                "and were read once."
+            )
         if self.rejects_file is not None:
             lines.append(f"Rejected credentials and their reasons: {self.rejects_file}.")
         lines.append(SIGNATURES_NOT_VERIFIED)
@@ -58,6 +63,7 @@ class BadgeImportReport:
         """A JSON-ready form (``--json``)."""
         return self.report.to_dict() | {
             "credentials_read": self.batch.read,
+            "identical_duplicates": self.batch.duplicates,
             "decoded_from_jwt": self.batch.from_jwt,
             "signatures_verified": False,
             "achievement_conflicts": [
