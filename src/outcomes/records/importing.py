@@ -33,7 +33,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import uuid
+import json
+import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
@@ -70,6 +71,7 @@ BULK_ROWS = 5_000
 # A report lists at most this many problems, conflicts and changes (all are counted).
 REPORTED = 1_000
 DEFAULT_SCHEME = "student_id"
+SQLITE_CACHE_KIB = 128 * 1024
 
 
 class Row(NamedTuple):
@@ -414,6 +416,11 @@ class _Writer:
                 "LOCK TABLE programme, learner, learner_external_id, enrolment, credential "
                 "IN EXCLUSIVE MODE"
             )
+        if self.dialect == "sqlite":
+            # Random keys (learner refs, credential ids) land all over their indexes: with
+            # SQLite's default 2 MB page cache a large import thrashes; 128 MB keeps the
+            # index pages in memory (measured: bench/imports.py). This connection only.
+            self.connection.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         self.next_id = {
             name: (self.connection.execute(sa.text(f"SELECT MAX(id) FROM {name}")).scalar() or 0)
             + 1
@@ -427,6 +434,12 @@ class _Writer:
             p.achievement_id: p.id for p in programmes if p.achievement_id
         }
         self.created_programmes: list[str] = []
+        # What the database held before: an empty table need not be searched, and the
+        # learners and external ids this import creates are kept here instead.
+        self.had_learners = self.next_id["learner"] > 1
+        self.had_credentials = self.next_id["credential"] > 1
+        self.pairs: dict[tuple[str, str], int] = {}
+        self.emails: dict[str, int] = {}
         # Credential id -> (where first seen, hash of what it said), across the whole input.
         self.seen: dict[str, tuple[Origin | int, int]] = {}
         self.origins_by_file: list[str] = []
@@ -468,23 +481,38 @@ class _Writer:
     # -- one chunk ---------------------------------------------------------------------------
 
     def write_chunk(self, file_number: int, chunk: list[Item]) -> list[Rejected]:
-        """Classify and write one chunk; return its rejected items in input order."""
+        """Classify and write one chunk; return its rejected items in input order.
+
+        Straight-line code with local names on purpose: at a million rows every attribute
+        lookup in this loop shows in the total (bench/imports.py).
+        """
         out: list[Rejected] = []
         rows: list[tuple[Row, int]] = []
+        by_code = self.by_code
         for item in chunk:
             if isinstance(item, Rejected):
                 out.append(item)
                 continue
-            programme = self._programme(item)
+            programme: int | Problem | None = (
+                by_code.get(item.programme_code or "") if item.achievement_id is None else None
+            )
+            if programme is None:
+                programme = self._programme(item)
             if isinstance(programme, Problem):
                 out.append(Rejected(item.origin(), (programme,), item.raw))
             else:
                 rows.append((item, programme))
         if not rows:
             return out
-        stored = self._stored_credentials([r.credential_id for r, _ in rows])
-        learners = _LearnerMatch(self, [r for r, _ in rows])
-        enrolments = self._enrolments(learners.existing_ids())
+        just_rows = [r for r, _ in rows]
+        stored = (
+            self._stored_credentials([r.credential_id for r in just_rows])
+            if self.had_credentials
+            else {}
+        )
+        learners = _LearnerMatch(self, just_rows)
+        known = [learners.find(r) for r in just_rows]
+        enrolments = self._enrolments({k for k in known if k is not None})
         new_learners: list[tuple[Any, ...]] = []
         new_identities: list[tuple[Any, ...]] = []
         new_external: list[tuple[Any, ...]] = []
@@ -494,10 +522,40 @@ class _Writer:
         # Credentials added or updated earlier in this chunk (not yet in the database).
         pending: dict[str, tuple[Row, int, int]] = {}
         now = _now_for(self.dialect)
-        for row, programme_id in rows:
-            cid = row.credential_id
+        text_dates = self.dialect != "postgresql"
+        seen = self.seen
+        next_id = self.next_id
+        learner_next, external_next = next_id["learner"], next_id["learner_external_id"]
+        enrolment_next, credential_next = next_id["enrolment"], next_id["credential"]
+        refs = _uuid4_texts(sum(1 for k in known if k is None))
+        added = 0
+        for (row, programme_id), learner_id in zip(rows, known, strict=True):
+            (
+                _file,
+                line,
+                pointer,
+                cid,
+                _code,
+                _achievement,
+                _external_ids,
+                email,
+                given,
+                family,
+                language,
+                started_on,
+                ended_on,
+                enrolment_status,
+                issued_on,
+                grade,
+                status,
+                revoked_on,
+                _expires,
+                source,
+                _elements,
+                _raw,
+            ) = row
             digest = hash(row.content())
-            first = self.seen.get(cid)
+            first = seen.get(cid)
             if first is not None:
                 rejected = self._duplicate(row, programme_id, first, digest, stored, pending)
                 if rejected is not None:
@@ -505,14 +563,18 @@ class _Writer:
                 else:
                     self.unchanged += 1
                 continue
-            learner_id = learners.find(row)
-            old = stored.get(cid)
+            where: Origin | int = (
+                line << 8 | file_number
+                if pointer is None and line is not None and file_number < 256
+                else row.origin()
+            )
+            old = stored.get(cid) if stored else None
             if old is not None:
                 problem = self._ownership(row, old, learner_id, programme_id)
                 if problem is not None:
                     out.append(Rejected(row.origin(), (problem,), row.raw))
                     continue
-                self.seen[cid] = (self._where(file_number, row), digest)
+                seen[cid] = (where, digest)
                 changed = tuple(
                     name
                     for name, want, have in zip(
@@ -522,67 +584,72 @@ class _Writer:
                 )
                 if changed:
                     updates.append((row, old, changed))
-                    pending[cid] = (row, learner_id or old.learner_id, programme_id)
+                    pending[cid] = (row, old.learner_id, programme_id)
                 else:
                     self.unchanged += 1
                 continue
-            self.seen[cid] = (self._where(file_number, row), digest)
+            seen[cid] = (where, digest)
             if learner_id is None:
-                learner_id = self._take_id("learner")
+                learner_id = learners.find(row)  # created earlier in this chunk?
+            if learner_id is None:
+                learner_id = learner_next
+                learner_next += 1
                 learners.created(row, learner_id)
                 new_learners.append(
                     (
                         learner_id,
-                        str(uuid.uuid4()),
-                        row.preferred_language or "en",
+                        refs.pop(),
+                        language or "en",
                         "unknown",
                         "unknown",
                         "unknown",
                         now,
                     )
                 )
-                new_identities.append(
-                    (learner_id, row.given_name or "", row.family_name or "", row.email or "")
-                )
-                if not row.email:
+                new_identities.append((learner_id, given or "", family or "", email or ""))
+                if not email:
                     self._warn(row, "email", "no e-mail address: imported, but not invitable")
             for scheme, value in learners.unknown_ids(row, learner_id):
-                new_external.append(
-                    (self._take_id("learner_external_id"), learner_id, scheme, value)
-                )
-            started = row.started_on or row.issued_on
+                new_external.append((external_next, learner_id, scheme, value))
+                external_next += 1
+            started = started_on or issued_on
             key = (learner_id, programme_id, started)
             enrolment_id = enrolments.get(key)
             if enrolment_id is None:
-                enrolment_id = self._take_id("enrolment")
+                enrolment_id = enrolment_next
+                enrolment_next += 1
                 enrolments[key] = enrolment_id
+                ended = ended_on or issued_on
                 new_enrolments.append(
                     (
                         enrolment_id,
                         learner_id,
                         programme_id,
-                        _day(started, self.dialect),
-                        _day(row.ended_on or row.issued_on, self.dialect),
-                        row.enrolment_status,
+                        started.isoformat() if text_dates else started,
+                        ended.isoformat() if text_dates else ended,
+                        enrolment_status,
                     )
                 )
-            credential_id = self._take_id("credential")
             pending[cid] = (row, learner_id, programme_id)
             new_credentials.append(
                 (
-                    credential_id,
+                    credential_next,
                     learner_id,
                     programme_id,
                     enrolment_id,
-                    _day(row.issued_on, self.dialect),
+                    issued_on.isoformat() if text_dates else issued_on,
                     cid,
-                    row.grade,
-                    row.status,
-                    _day(row.revoked_on, self.dialect),
-                    row.source,
+                    grade,
+                    status,
+                    revoked_on.isoformat() if text_dates and revoked_on else revoked_on,
+                    source,
                 )
             )
-            self.added += 1
+            credential_next += 1
+            added += 1
+        self.added += added
+        next_id["learner"], next_id["learner_external_id"] = learner_next, external_next
+        next_id["enrolment"], next_id["credential"] = enrolment_next, credential_next
         self._insert("learner", new_learners)
         self._insert("learner_identity", new_identities)
         self._insert("learner_external_id", new_external)
@@ -593,21 +660,10 @@ class _Writer:
 
     # -- pieces ------------------------------------------------------------------------------
 
-    def _where(self, file_number: int, row: Row) -> Origin | int:
-        # A line number stands for its origin (cheap at a million rows); other origins whole.
-        if row.pointer is None and row.line is not None and file_number < 256:
-            return row.line << 8 | file_number
-        return row.origin()
-
     def _origin_of(self, where: Origin | int) -> Origin:
         if isinstance(where, Origin):
             return where
         return Origin(file=self.origins_by_file[where & 0xFF], line=where >> 8)
-
-    def _take_id(self, table: str) -> int:
-        value = self.next_id[table]
-        self.next_id[table] = value + 1
-        return value
 
     def _warn(self, row: Row, field_name: str, reason: str) -> None:
         if len(self.warnings) < REPORTED:
@@ -660,38 +716,55 @@ class _Writer:
         self.created_programmes.append(code)
         return int(new_id)
 
+    def lookup(self, sql: str, values: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """Rows of ``sql``, whose ``{member}`` tests a column against ``values``.
+
+        One parameter whatever the number of values — a JSON array on SQLite
+        (``json_each``), an array on PostgreSQL — instead of thousands of bound parameters,
+        which cost SQLAlchemy more to expand than the query costs to run.
+        """
+        if not values:
+            return []
+        if self.dialect == "postgresql":
+            statement = sql.format(member="= ANY(%s)")
+            parameter: Any = list(values)
+        else:
+            statement = sql.format(member="IN (SELECT value FROM json_each(?))")
+            parameter = json.dumps(list(values))
+        return list(self.connection.exec_driver_sql(statement, (parameter,)).tuples())
+
     def _stored_credentials(self, ids: list[str]) -> dict[str, _Stored]:
-        c, e = _CREDENTIAL.c, _ENROLMENT.c
-        query = (
-            sa.select(
-                c.external_id,
-                c.id,
-                c.learner_id,
-                c.programme_id,
-                c.enrolment_id,
-                c.issued_on,
-                c.grade,
-                c.status,
-                c.revoked_on,
-                e.started_on,
-                e.ended_on,
-                e.status,
-            )
-            .join_from(_CREDENTIAL, _ENROLMENT, e.id == c.enrolment_id)
-            .where(c.external_id.in_(sa.bindparam("ids", expanding=True)))
+        found = self.lookup(
+            "SELECT c.external_id, c.id, c.learner_id, c.programme_id, c.enrolment_id, "
+            "c.issued_on, c.grade, c.status, c.revoked_on, e.started_on, e.ended_on, e.status "
+            "FROM credential c JOIN enrolment e ON e.id = c.enrolment_id "
+            "WHERE c.external_id {member}",
+            ids,
         )
-        found = self.connection.execute(query, {"ids": ids}).all()
-        return {r[0]: _Stored(*r[1:]) for r in found}  # type: ignore[call-arg]
+        return {
+            r[0]: _Stored(
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                _as_date(r[5]),
+                r[6],
+                r[7],
+                _as_date(r[8]),
+                _as_date(r[9]),
+                _as_date(r[10]),
+                r[11],
+            )
+            for r in found
+        }
 
     def _enrolments(self, learner_ids: Iterable[int]) -> dict[tuple[int, int, dt.date], int]:
-        ids = list(learner_ids)
-        if not ids:
-            return {}
-        e = _ENROLMENT.c
-        query = sa.select(e.learner_id, e.programme_id, e.started_on, e.id).where(
-            e.learner_id.in_(sa.bindparam("ids", expanding=True))
+        found = self.lookup(
+            "SELECT learner_id, programme_id, started_on, id FROM enrolment "
+            "WHERE learner_id {member}",
+            list(learner_ids),
         )
-        return {(r[0], r[1], r[2]): r[3] for r in self.connection.execute(query, {"ids": ids})}
+        return {(r[0], r[1], _as_date(r[2])): r[3] for r in found}  # type: ignore[misc]
 
     def _ownership(
         self, row: Row, old: _Stored, learner_id: int | None, programme_id: int
@@ -738,6 +811,8 @@ class _Writer:
             )
         else:
             old = stored.get(row.credential_id)
+            if old is None:  # written by an earlier chunk of this import
+                old = self._stored_credentials([row.credential_id]).get(row.credential_id)
             differences = ()
             if old is not None:
                 differences = tuple(
@@ -897,52 +972,62 @@ class _Writer:
 
 
 class _LearnerMatch:
-    """The learners of one chunk's rows: by external id, then by e-mail, then new."""
+    """The learners of one chunk's rows: by external id, then by e-mail, then new.
+
+    Learners this import created are found in the writer's own maps; the database is asked
+    only when it held learners before the import (a first import into an empty database
+    asks nothing, which is most of a large import's time saved).
+    """
 
     def __init__(self, writer: _Writer, rows: list[Row]) -> None:
-        connection = writer.connection
-        values = list({value for row in rows for _, value in row.external_ids})
+        self.writer = writer
         self.by_pair: dict[tuple[str, str], int] = {}
-        if values:
-            x = _EXTERNAL.c
-            query = sa.select(x.scheme, x.value, x.learner_id).where(
-                x.value.in_(sa.bindparam("v", expanding=True))
-            )
-            for scheme, value, learner_id in connection.execute(query, {"v": values}):
-                self.by_pair[(scheme, value)] = learner_id
-        emails = list({row.email for row in rows if row.email})
         self.by_email: dict[str, int] = {}
-        if emails:
-            i = _IDENTITY.c
-            query = sa.select(i.email, i.learner_id).where(
-                i.email.in_(sa.bindparam("e", expanding=True))
-            )
-            for found in connection.execute(query, {"e": emails}):
-                self.by_email.setdefault(str(found[0]), int(found[1]))
-        self._existing = set(self.by_pair.values()) | set(self.by_email.values())
+        if writer.had_learners:
+            values = list({value for row in rows for _, value in row.external_ids})
+            for scheme, value, learner_id in writer.lookup(
+                "SELECT scheme, value, learner_id FROM learner_external_id WHERE value {member}",
+                values,
+            ):
+                self.by_pair[(scheme, value)] = learner_id
+            emails = list({row.email for row in rows if row.email})
+            for email, learner_id in writer.lookup(
+                "SELECT email, learner_id FROM learner_identity WHERE email {member}", emails
+            ):
+                self.by_email.setdefault(email, learner_id)
 
-    def existing_ids(self) -> set[int]:
-        return self._existing
+    def existing_ids(self, rows: list[Row]) -> set[int]:
+        """The learners of ``rows`` who existed before this chunk."""
+        found = {self.find(row) for row in rows}
+        found.discard(None)
+        return found  # type: ignore[return-value]
 
     def find(self, row: Row) -> int | None:
+        pairs = self.writer.pairs
         for pair in row.external_ids:
-            found = self.by_pair.get(pair)
+            found = self.by_pair.get(pair) or pairs.get(pair)
             if found is not None:
                 return found
         if row.email:
-            return self.by_email.get(row.email)
+            return self.by_email.get(row.email) or self.writer.emails.get(row.email)
         return None
 
     def created(self, row: Row, learner_id: int) -> None:
         if row.email:
-            self.by_email.setdefault(row.email, learner_id)
+            self.writer.emails.setdefault(row.email, learner_id)
 
     def unknown_ids(self, row: Row, learner_id: int) -> list[tuple[str, str]]:
         """The row's external ids the database does not have yet (now the learner's)."""
-        missing = [pair for pair in row.external_ids if pair not in self.by_pair]
+        pairs = self.writer.pairs
+        missing = [p for p in row.external_ids if p not in self.by_pair and p not in pairs]
         for pair in missing:
-            self.by_pair[pair] = learner_id
+            pairs[pair] = learner_id
         return missing
+
+
+def _as_date(value: Any) -> Any:
+    """A date read by raw SQL: SQLite returns the ISO text SQLAlchemy stored."""
+    return dt.date.fromisoformat(value) if isinstance(value, str) else value
 
 
 def _now_for(dialect: str) -> Any:
@@ -950,12 +1035,22 @@ def _now_for(dialect: str) -> Any:
     return now if dialect == "postgresql" else now.isoformat(sep=" ", timespec="microseconds")
 
 
-def _day(value: dt.date | None, dialect: str) -> Any:
-    # SQLite stores dates as ISO text (what SQLAlchemy's Date writes); the driver's own date
-    # adapter is deprecated, so the text is given. psycopg takes the date itself.
-    if value is None or dialect == "postgresql":
-        return value
-    return value.isoformat()
+def _uuid4_texts(count: int) -> list[str]:
+    """``count`` random (version 4) UUIDs as text, from one read of the system's randomness.
+
+    A learner's pseudonymous reference; ``str(uuid.uuid4())`` per learner costs a system
+    call each, which shows at a million learners.
+    """
+    block = os.urandom(16 * count).hex()
+    texts = []
+    for start in range(0, 32 * count, 32):
+        h = block[start : start + 32]
+        texts.append(f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:32]}")
+    return texts
+
+
+# The RFC 4122 variant: the top two bits of byte 8 are 10.
+_VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
 
 
 def _code_for(identifier: str) -> str:
