@@ -56,7 +56,17 @@ class AchievementConflict:
 
 @dataclass(frozen=True)
 class BadgeBatch:
-    """Everything read from one import's inputs, before anything is written."""
+    """Everything read from one import's inputs, before anything is written.
+
+    ``records``: the importable credentials (valid, in no conflict), in input order;
+    ``problems``: why each other credential cannot be imported (reading, schema, mapping);
+    ``conflicts`` / ``achievement_conflicts``: reused credential / achievement ids whose
+    credentials differ (all held back); ``read``: credentials read; ``from_jwt``: how many of
+    them were decoded from a JWT (signature not verified); ``duplicates``: credentials that
+    appeared again with the same content; ``notes``: remarks per credential (credits from
+    hours, hashed identifiers, status lists not checked, expiry); ``missing_elements``: per
+    importable credential, the mandatory EU elements its achievement does not state.
+    """
 
     records: tuple[CredentialRecord, ...]
     problems: tuple[Problem, ...]
@@ -67,18 +77,6 @@ class BadgeBatch:
     duplicates: int = 0
     notes: tuple[str, ...] = field(default=())
     missing_elements: dict[str, tuple[str, ...]] = field(default_factory=dict)
-
-    @property
-    def rejected_origins(self) -> set[str]:
-        """The credentials (``file`` or ``file at $[i]``) that cannot be imported."""
-        return {str(p.origin) for p in self.problems}
-
-    @property
-    def in_conflict(self) -> int:
-        """How many credentials are held back by a conflict."""
-        held = {str(o) for c in self.conflicts for o in c.origins}
-        held |= {str(o) for c in self.achievement_conflicts for o in c.origins}
-        return len(held)
 
     def report_lines(self) -> list[str]:
         """One line per problem and per conflict, then the notice about signatures."""
