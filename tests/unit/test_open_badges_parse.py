@@ -346,3 +346,15 @@ def test_the_shipped_schemas_are_the_corpus_schemas() -> None:
     shared = credentials_dir().parent / "schemas"
     for path in sorted(shared.glob("*.json")):
         assert schema_document(path.name) == json.loads(path.read_text("utf-8")), path.name
+
+
+def test_progress_counts_the_credentials_read(tmp_path: Path) -> None:
+    archive = tmp_path / "many.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for index in range(250):
+            credential = corpus_credential("ref_minimal_valid_obv3.json") | {"id": f"urn:x:{index}"}
+            zf.writestr(f"{index:03d}.json", json.dumps(credential))
+    assert badge_files.estimated_files([archive, tmp_path]) == 500
+    seen: list[int] = []
+    batch = read_badges([archive], today=TODAY, progress=seen.append)
+    assert len(batch.records) == 250 and seen == [100, 200]

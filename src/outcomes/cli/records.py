@@ -93,10 +93,13 @@ def _import_ob3(
     import datetime as dt
 
     from outcomes import audit
+    from outcomes.records.badge_files import estimated_files
     from outcomes.records.badge_import import import_batch
     from outcomes.records.open_badges import read_badges
 
-    batch = read_badges(request.paths, today=dt.date.today())
+    # Checking (schema validation) is the slow part: it gets its own progress bar.
+    with progress(estimated_files(request.paths)) as checked:
+        batch = read_badges(request.paths, today=dt.date.today(), progress=checked)
     with progress(len(batch.records)) as update:
         result = import_batch(
             engine,

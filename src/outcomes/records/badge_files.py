@@ -153,7 +153,7 @@ def _unreadable(origin: str, reason: str) -> BadgeDocument:
     return BadgeDocument(origin, "$", None, problem=reason)
 
 
-def _read_folder(folder: Path) -> Iterator[BadgeDocument]:
+def _folder_files(folder: Path) -> list[Path]:
     found: list[Path] = []
     for root, dirs, files in os.walk(folder, followlinks=False):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
@@ -163,15 +163,36 @@ def _read_folder(folder: Path) -> Iterator[BadgeDocument]:
                 continue
             if path.suffix.lower() in (*READABLE_SUFFIXES, ".zip"):
                 found.append(path)
-    for path in sorted(found):
-        shown = path.relative_to(folder).as_posix()
+    return sorted(found)
+
+
+def _read_folder(folder: Path) -> Iterator[BadgeDocument]:
+    for path in _folder_files(folder):
+        shown = f"{folder.name}/{path.relative_to(folder).as_posix()}"
         if path.suffix.lower() == ".zip":
-            yield from _read_archive(path, shown=f"{folder.name}/{shown}")
+            yield from _read_archive(path, shown=shown)
             continue
         if path.stat().st_size > MAX_FILE_BYTES:
             yield _unreadable(shown, f"the file is larger than {MAX_FILE_BYTES:,} bytes")
             continue
-        yield from read_bytes(f"{folder.name}/{shown}", path.read_bytes())
+        yield from read_bytes(shown, path.read_bytes())
+
+
+def estimated_files(paths: list[Path]) -> int:
+    """About how many files ``paths`` hold (a zip's entries, a folder's files): for progress."""
+    total = 0
+    for path in paths:
+        inner = _folder_files(path) if path.is_dir() else [path]
+        total += sum(_entries(p) if p.suffix.lower() == ".zip" else 1 for p in inner)
+    return total
+
+
+def _entries(path: Path) -> int:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return sum(1 for entry in archive.infolist() if not entry.is_dir())
+    except (zipfile.BadZipFile, OSError):
+        return 1
 
 
 def check_archive(archive: zipfile.ZipFile, name: str) -> list[zipfile.ZipInfo]:

@@ -41,13 +41,19 @@ class BadgeImportReport:
         lines = [p.sentence() for p in self.report.problems]
         lines += [c.sentence() for c in self.report.conflicts]
         lines += [c.sentence() for c in self.batch.achievement_conflicts]
+        by_missing: dict[str, list[str]] = defaultdict(list)
         for origin, missing in self.batch.missing_elements.items():
+            by_missing[", ".join(missing)].append(origin)
+        for missing_text, origins in by_missing.items():
             lines.append(
-                f"{origin}: the achievement does not state {', '.join(missing)}; a programme "
+                f"{_where(origins)}: the achievement does not state {missing_text}; a programme "
                 "created from it holds stand-ins until a manager completes it."
             )
         lines += [w.sentence() for w in self.report.warnings]
-        lines += [f"{note}." for note in self.batch.notes]
+        by_remark: dict[str, list[str]] = defaultdict(list)
+        for origin, text in self.batch.remarks:
+            by_remark[text].append(origin)
+        lines += [f"{_where(origins)}: {text}." for text, origins in by_remark.items()]
         if self.batch.duplicates:
             lines.append(
                 f"{self.batch.duplicates:,} credentials appeared again with the same content "
@@ -81,6 +87,14 @@ class BadgeImportReport:
             "notes": list(self.batch.notes),
             "rejects_file": None if self.rejects_file is None else str(self.rejects_file),
         }
+
+
+def _where(origins: list[str]) -> str:
+    # Thousands of credentials may share a remark: one line names a few and counts the rest.
+    if len(origins) == 1:
+        return origins[0]
+    shown = ", ".join(origins[:3]) + (", …" if len(origins) > 3 else "")
+    return f"{len(origins):,} credentials ({shown})"
 
 
 def import_badges(

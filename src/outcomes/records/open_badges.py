@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,7 +64,7 @@ class BadgeBatch:
     ``conflicts`` / ``achievement_conflicts``: reused credential / achievement ids whose
     credentials differ (all held back); ``read``: credentials read; ``from_jwt``: how many of
     them were decoded from a JWT (signature not verified); ``duplicates``: credentials that
-    appeared again with the same content; ``notes``: remarks per credential (credits from
+    appeared again with the same content; ``remarks``: (origin, remark) pairs (credits from
     hours, hashed identifiers, status lists not checked, expiry); ``missing_elements``: per
     importable credential, the mandatory EU elements its achievement does not state.
     """
@@ -75,8 +76,13 @@ class BadgeBatch:
     read: int = 0
     from_jwt: int = 0
     duplicates: int = 0
-    notes: tuple[str, ...] = field(default=())
+    remarks: tuple[tuple[str, str], ...] = field(default=())
     missing_elements: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """The remarks as ``origin: remark`` lines."""
+        return tuple(f"{origin}: {text}" for origin, text in self.remarks)
 
     def report_lines(self) -> list[str]:
         """One line per problem and per conflict, then the notice about signatures."""
@@ -87,13 +93,20 @@ class BadgeBatch:
         return lines
 
 
-def read_badges(paths: list[Path], *, today: dt.date) -> BadgeBatch:
-    """Read, validate, map and compare every credential in ``paths``; nothing is written."""
+def read_badges(
+    paths: list[Path], *, today: dt.date, progress: Callable[[int], None] | None = None
+) -> BadgeBatch:
+    """Read, validate, map and compare every credential in ``paths``; nothing is written.
+
+    ``progress`` is called with the number of credentials read so far, every hundred.
+    """
     problems: list[Problem] = []
     mapped: list[MappedBadge] = []
     read = from_jwt = 0
     for document in read_sources(paths):
         read += 1
+        if progress is not None and read % 100 == 0:
+            progress(read)
         from_jwt += document.from_jwt
         origin = _origin(document)
         if document.credential is None:
@@ -118,7 +131,7 @@ def read_badges(paths: list[Path], *, today: dt.date) -> BadgeBatch:
     # Every achievement collision is named, also among credentials a reused id holds back.
     in_conflict, achievement_conflicts = _achievement_conflicts(mapped)
     kept = [b for b in kept if id(b) not in in_conflict]
-    notes = [f"{b.origin}: {note}" for b in mapped for note in b.notes]
+    remarks = [(str(b.origin), note) for b in mapped for note in b.notes]
     missing = {str(b.origin): b.missing_elements for b in kept if b.missing_elements}
     return BadgeBatch(
         records=tuple(b.record for b in kept if b.record is not None),
@@ -128,7 +141,7 @@ def read_badges(paths: list[Path], *, today: dt.date) -> BadgeBatch:
         read=read,
         from_jwt=from_jwt,
         duplicates=duplicates,
-        notes=tuple(notes),
+        remarks=tuple(remarks),
         missing_elements=missing,
     )
 
