@@ -358,3 +358,11 @@ def test_progress_counts_the_credentials_read(tmp_path: Path) -> None:
     seen: list[int] = []
     batch = read_badges([archive], today=TODAY, progress=seen.append)
     assert len(batch.records) == 250 and seen == [100, 200]
+
+
+def test_an_enrolment_ending_before_it_starts_is_a_problem_not_a_crash(tmp_path: Path) -> None:
+    credential = corpus_credential("ref_full_ex.json")
+    credential["credentialSubject"]["activityStartDate"] = "2011-01-01T00:00:00Z"
+    credential["credentialSubject"]["activityEndDate"] = "2010-06-01T00:00:00Z"
+    [problem] = read_badges([_write(tmp_path / "dates.json", credential)], today=TODAY).problems
+    assert problem.reason == "the enrolment ends before it starts"

@@ -110,7 +110,7 @@ def map_credential(credential: dict[str, Any], origin: Origin, *, today: dt.date
     issuer_profile = issuer if isinstance(issuer, dict) else {"id": issuer}
     credential_id = _text(credential.get("id"))
 
-    issued_on, issued_path = _issue_date(credential, subject, problem)
+    issued_on, issued_path = _issue_date(credential, problem)
     expires_on = _date(credential.get("validUntil"), "$.validUntil", problem)
     learner, learner_text = _learner(subject, notes, problem)
     grade = _grade(subject, achievement)
@@ -142,6 +142,12 @@ def map_credential(credential: dict[str, Any], origin: Origin, *, today: dt.date
     )
     if len(credential_id) > 500:
         problem("$.id", credential_id, "is longer than 500 characters")
+    if len(facts.achievement_id) > 500:
+        problem(
+            "$.credentialSubject.achievement.id",
+            facts.achievement_id,
+            "is longer than 500 characters",
+        )
     if issued_on is None and not any(p.field == issued_path for p in problems):
         problem("$.validFrom", None, "no issue date (validFrom, awardedDate or issuanceDate)")
     if problems:
@@ -152,7 +158,7 @@ def map_credential(credential: dict[str, Any], origin: Origin, *, today: dt.date
             origin=origin,
             credential_id=credential_id,
             programme=ProgrammeRef(
-                code=_programme_code(achievement), achievement_id=facts.achievement_id[:500]
+                code=_programme_code(achievement), achievement_id=facts.achievement_id
             ),
             programme_elements=elements,
             learner=learner,
@@ -193,9 +199,7 @@ def _date(value: object, path: str, problem: Any) -> dt.date | None:
             return None
 
 
-def _issue_date(
-    credential: dict[str, Any], subject: dict[str, Any], problem: Any
-) -> tuple[dt.date | None, str]:
+def _issue_date(credential: dict[str, Any], problem: Any) -> tuple[dt.date | None, str]:
     for path, value in (
         ("$.validFrom", credential.get("validFrom")),
         ("$.awardedDate", credential.get("awardedDate")),
