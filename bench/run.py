@@ -13,6 +13,7 @@ ratios (and the issue's absolute budgets, printed beside them), never assertions
     python bench/run.py --only waves          # launching a wave of 200,000 graduates
     python bench/run.py --only mail           # 50,000 invitations through the outbox
     python bench/run.py --only import --import-rows 1000000   # the CSV import at 1 M rows
+    python bench/run.py --only badges         # 10,000 Open Badges credentials in one zip
 
 The demo database for the metrics benchmark is generated once and kept in var/bench/.
 """
@@ -699,6 +700,26 @@ def bench_import(rows: int, database_url: str | None) -> list[Outcome]:
     return results
 
 
+# --- Open Badges 3.0: a zip of credentials -------------------------------------------------
+
+
+def bench_badges(files: int) -> list[Outcome]:
+    """Read + validate + map, and the full import, of ``files`` credentials in one zip.
+
+    Floor: every member decompressed and parsed, nothing checked. No target in the issue:
+    ratios are reported. See bench/badges.py.
+    """
+    sys.path.insert(0, str(ROOT / "bench"))
+    import badges
+
+    timings = badges.measure(files)
+    size = f"{files:,} credentials, one zip"
+    return [
+        Outcome("badges chk", size, timings.check, timings.floor, None, None),
+        Outcome("badges imp", size, timings.imported, timings.floor, None, None),
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmarks and print one line each."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -715,12 +736,14 @@ def main(argv: list[str] | None = None) -> int:
             "comparison",
             "waves",
             "import",
+            "badges",
         ],
     )
     parser.add_argument(
         "--import-rows", type=int, default=100_000, help="CSV rows imported (1000000: issue 14)"
     )
     parser.add_argument("--invitations", type=int, default=50_000, help="mail benchmark size")
+    parser.add_argument("--badges", type=int, default=10_000, help="credentials in the zip")
     parser.add_argument("--responses", type=int, default=100_000, help="stored survey answers")
     parser.add_argument("--graduates", type=int, default=60, help="graduates timed answering")
     parser.add_argument("--learners", type=int, default=720_000, help="metrics database size")
@@ -747,6 +770,7 @@ def main(argv: list[str] | None = None) -> int:
         "waves": lambda: bench_waves(args.wave_graduates, args.database_url),
         "mail": lambda: bench_mail(args.invitations),
         "import": lambda: bench_import(args.import_rows, args.database_url),
+        "badges": lambda: bench_badges(args.badges),
     }
     results: list[Outcome] = []
     for name, run in plan.items():

@@ -88,7 +88,39 @@ def _import_csv(
     return result.report, result.to_dict(), notes
 
 
-READERS: dict[str, Reader] = {"csv": _import_csv}
+def _import_ob3(
+    engine: Engine, request: ImportRequest, progress: Any
+) -> tuple[ImportReport, dict[str, Any], list[str]]:
+    import datetime as dt
+
+    from outcomes import audit
+    from outcomes.records.badge_files import estimated_files
+    from outcomes.records.badge_import import import_batch
+    from outcomes.records.open_badges import read_badges
+
+    # Checking (schema validation) is the slow part: it gets its own progress bar.
+    with progress(estimated_files(request.paths)) as checked:
+        batch = read_badges(request.paths, today=dt.date.today(), progress=checked)
+    with progress(len(batch.records)) as update:
+        result = import_batch(
+            engine,
+            batch,
+            request.paths,
+            actor=audit.cli_actor(),
+            skip_invalid=request.skip_invalid,
+            dry_run=request.dry_run,
+            progress=update,
+        )
+    # The core's report prints problems and conflicts; the rest only the badge reader knows.
+    shown = {p.sentence() for p in result.report.problems}
+    shown |= {c.sentence() for c in result.report.conflicts}
+    shown |= {w.sentence() for w in result.report.warnings}
+    shown.add(result.report.sentence())
+    notes = [line for line in result.lines() if line not in shown]
+    return result.report, result.to_dict(), notes
+
+
+READERS: dict[str, Reader] = {"csv": _import_csv, "ob3": _import_ob3}
 _SUFFIX_FORMAT = {".csv": "csv", ".tsv": "csv", ".txt": "csv"}
 
 
