@@ -64,6 +64,7 @@ from outcomes.store.tables import (
     Programme,
     table_of,
 )
+from outcomes.vocab import ASSESSMENT_TYPES, QUALITY_ASSURANCE_TYPES
 
 _DIGEST_MASK = (1 << 40) - 1
 # Rows written per statement batch; one lookup query per table per chunk.
@@ -306,6 +307,38 @@ def import_records(
     if not written and not dry_run:
         _audit_refused(engine, actor=actor, files=files, summary=writer.summary())
     return writer.report(files=files, written=written, dry_run=dry_run, skip_invalid=skip_invalid)
+
+
+def _coded(text: str, vocabulary: tuple[str, ...]) -> str | None:
+    """``text`` as a code of ``vocabulary`` ("Application of a skill" → application_of_a_skill)."""
+    code = text.strip().lower().replace(" ", "_").replace("-", "_")
+    return code if code in vocabulary else None
+
+
+def quality_assurance_type(text: str) -> str:
+    """The Annex I quality-assurance type a description states: by the awarding body itself,
+    by an external body (an accreditation, an agency), both, or ``other`` when it says
+    neither. Imported descriptions are free text, so this reads their words."""
+    words = text.lower()
+    external = any(w in words for w in ("external", "accredit", "agency", "extern"))
+    internal = any(w in words for w in ("internal", "intern ", "institutional", "own "))
+    if external and internal:
+        return "internal_and_external"
+    return "external" if external else "internal" if internal else "other"
+
+
+def programme_columns(elements: ProgrammeElements) -> dict[str, Any]:
+    """The ``programme`` row a record's elements describe (migration 0008's columns): the
+    assessment and quality-assurance types as codes, their words kept as descriptions."""
+    values = elements.model_dump()
+    stated = values["assessment_type"]
+    code = _coded(stated, ASSESSMENT_TYPES)
+    values["assessment_type"] = code or "other"
+    values["assessment_description"] = None if code else stated
+    qa = _coded(values["quality_assurance"], QUALITY_ASSURANCE_TYPES)
+    values["quality_assurance_type"] = qa or quality_assurance_type(values["quality_assurance"])
+    values["eqf_applicable"] = True  # a level, or one the input does not state
+    return values
 
 
 class _RollBack(Exception):
@@ -715,7 +748,7 @@ class _Writer:
 
     def _create_programme(self, row: Row, elements: ProgrammeElements) -> int:
         code = row.programme_code or _code_for(row.achievement_id or row.credential_id)
-        values = elements.model_dump() | {
+        values = programme_columns(elements) | {
             "code": code,
             "achievement_id": row.achievement_id,
             "status": "active",
