@@ -24,7 +24,15 @@ st.caption(
     "Demo mode: nothing leaves this machine. Each message shows what the graduate would "
     "receive; its link opens their survey (until a later message replaces it)."
 )
-if st.button("Send what is due now"):
+with errors_shown_plainly(), session_scope(get_engine()) as session:
+    scope = assigned_scope(session, viewer.audience, viewer.user_id)
+# Sending runs for every open wave, so only a viewer who sees every programme may start it.
+if scope is not None:
+    st.caption(
+        "Sending what is due covers every programme's waves, so an administrator (or a "
+        "manager who sees every programme) starts it; below are your programmes' messages."
+    )
+elif st.button("Send what is due now"):
     with errors_shown_plainly():
         report = run_fieldwork(get_engine(), settings, actor=viewer.actor)
     st.success(
@@ -33,7 +41,6 @@ if st.button("Send what is due now"):
     )
 
 with errors_shown_plainly(), session_scope(get_engine()) as session:
-    scope = assigned_scope(session, viewer.audience, viewer.user_id)
     entries = demo_outbox(session, settings, scope=scope, limit=50)
 if not entries:
     st.write("No messages yet. Open a wave with unsent invitations and press the button above.")

@@ -80,3 +80,6 @@ def test_a_scoped_manager_sees_only_their_programmes_messages(
     assert not at.exception
     texts = [t.value for t in at.text]
     assert "To: luis@example.org" in texts and "To: ana@example.org" not in texts
+    # Sending covers every programme's waves: a scoped manager has no button to start it.
+    assert not [b for b in at.button if b.label == "Send what is due now"]
+    assert any("covers every programme" in c.value for c in at.caption)
