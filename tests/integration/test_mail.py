@@ -580,6 +580,30 @@ def test_a_graduate_without_an_address_is_not_planned(
     assert invitation(engine, invitation_id).sent_at is None
 
 
+def test_a_graduate_imported_without_an_e_mail_is_not_planned_nor_sent(
+    engine: Engine, settings: Settings, clock: Clock
+) -> None:
+    _, [planned_first, imported] = invite(engine, ["ana@x.org", "luis@x.org"])
+    with session_scope(engine) as session:
+        assert outbox.plan_due(session, at=NOW) == outbox.PlanReport(2, 0)
+        # The import stores "no e-mail" as an empty address (learner_identity.email NOT NULL).
+        found = session.get(Invitation, imported)
+        assert found is not None
+        session.execute(
+            sa.update(LearnerIdentity)
+            .where(LearnerIdentity.learner_id == found.learner_id)  # type: ignore[arg-type]
+            .values(email="")
+        )
+    report = run(engine, settings, clock)
+    assert report.sent.sent == 1
+    assert invitation(engine, planned_first).sent_at is not None
+    assert invitation(engine, imported).sent_at is None
+    [cancelled] = [m for m in messages(engine) if m.invitation_id == imported]
+    assert cancelled.status == "cancelled" and "no address" in (cancelled.last_error or "")
+    with session_scope(engine) as session:
+        assert outbox.plan_due(session, at=NOW) == outbox.PlanReport(0, 0)
+
+
 class DroppingTransport:
     """Accepts messages, then loses the connection before the data of message ``drop_at``."""
 

@@ -100,7 +100,9 @@ def _contactable(today: dt.date) -> sa.ColumnElement[bool]:
     opted = sa.exists().where(
         IDENT.c.learner_id == INV.c.learner_id, IDENT.c.contact_opted_out_at.is_not(None)
     )
-    has_address = sa.exists().where(IDENT.c.learner_id == INV.c.learner_id)
+    # An import keeps a learner without an e-mail as an empty address (learner_identity.email
+    # is NOT NULL): such a graduate is in the denominator but cannot be written to.
+    has_address = sa.exists().where(IDENT.c.learner_id == INV.c.learner_id, IDENT.c.email != "")
     other = sa.exists().where(
         OUTCOME.c.learner_id == INV.c.learner_id,
         OUTCOME.c.wave_id == INV.c.wave_id,
@@ -134,8 +136,8 @@ def stop_reason(row: dict[str, Any], today: dt.date) -> str | None:
         return "opted out"
     if row["skipped_reason"] is not None:
         return f"skipped ({row['skipped_reason']})"
-    if row["email"] is None:
-        return "no address (erased)"
+    if not row["email"]:
+        return "no address (erased, or none in the records)"
     if row["bounced_at"] is not None:
         return "bounced"
     if row["declined_at"] is not None:
