@@ -55,6 +55,16 @@ def test_every_corpus_file_imports_on_its_own_into_an_empty_database(
     )
     again = import_badges(engine, [path], actor="test", today=TODAY)
     assert (again.report.summary.added, again.report.summary.unchanged) == (0, 1)
+    # A programme holding stand-ins for elements the badge did not state is a draft.
+    with engine.connect() as connection:
+        status, *elements = connection.execute(
+            sa.text(
+                "SELECT status, field_of_study, quality_assurance, learning_outcomes, "
+                "awarding_body, title, issuer_country, ects FROM programme"
+            )
+        ).one()
+    stood_in = "not stated in the credential" in elements or "ZZ" in elements or 0 in elements
+    assert status == ("draft" if stood_in else "active")
 
 
 def test_a_learner_in_several_files_becomes_one_learner(engine: Engine, tmp_path: Path) -> None:

@@ -49,3 +49,12 @@ def test_the_quality_assurance_type_is_read_from_the_description(words: str, cod
     assert programme_columns(elements("testing", words))["quality_assurance_type"] == code
     if "_" not in words:
         assert quality_assurance_type(words) == code
+
+
+def test_a_programme_holding_stand_ins_is_created_as_a_draft() -> None:
+    complete = programme_columns(elements("testing", "internal"))
+    assert complete["status"] == "active" and "stood_in" not in complete
+    partial = elements("testing", "not stated in the credential").model_copy(
+        update={"stood_in": ("field_of_study", "quality_assurance")}
+    )
+    assert programme_columns(partial)["status"] == "draft"

@@ -381,5 +381,5 @@ def _elements(
     if filled["ects"] == 0.0:
         # The model asks for positive credits (right for a manager's input); a badge that
         # states none gets the table's 0, which the programme's next edit must replace.
-        return ProgrammeElements.model_construct(eqf_level=eqf, **filled), missing
-    return ProgrammeElements(eqf_level=eqf, **filled), missing
+        return ProgrammeElements.model_construct(eqf_level=eqf, stood_in=missing, **filled), missing
+    return ProgrammeElements(eqf_level=eqf, stood_in=missing, **filled), missing

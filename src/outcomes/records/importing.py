@@ -331,6 +331,8 @@ def programme_columns(elements: ProgrammeElements) -> dict[str, Any]:
     """The ``programme`` row a record's elements describe (migration 0008's columns): the
     assessment and quality-assurance types as codes, their words kept as descriptions."""
     values = elements.model_dump()
+    # Stand-ins for elements the input did not state make the programme a draft (docs/records.md).
+    values["status"] = "draft" if values.pop("stood_in") else "active"
     stated = values["assessment_type"]
     code = _coded(stated, ASSESSMENT_TYPES)
     values["assessment_type"] = code or "other"
@@ -748,11 +750,7 @@ class _Writer:
 
     def _create_programme(self, row: Row, elements: ProgrammeElements) -> int:
         code = row.programme_code or _code_for(row.achievement_id or row.credential_id)
-        values = programme_columns(elements) | {
-            "code": code,
-            "achievement_id": row.achievement_id,
-            "status": "active",
-        }
+        values = programme_columns(elements) | {"code": code, "achievement_id": row.achievement_id}
         new_id = self.connection.execute(
             _PROGRAMME.insert().values(**values).returning(_PROGRAMME.c.id)
         ).scalar_one()

@@ -113,6 +113,9 @@ class ProgrammeElements(_Strict):
     field_of_study: str = Field(min_length=1, max_length=200)
     prerequisites: str | None = None
     stackability: str | None = None
+    # Mandatory elements the input did not state, held by stand-ins: a programme created from
+    # such elements is a draft until staff complete it on the Programmes page.
+    stood_in: tuple[str, ...] = ()
 
 
 class EnrolmentFacts(_Strict):
