@@ -42,6 +42,7 @@ class Made:
     skipped: str | None = None
     sent: dt.datetime | None = None
     bounced: bool = False
+    undelivered: str | None = None  # the first message "uncertain" or given up at the cap
     opened: bool = False
     response: str | None = None  # "partial" | "complete"
     submitted: dt.datetime | None = None  # invitation.submitted_at
@@ -69,6 +70,8 @@ def _plan(seed: int, codes: tuple[str, ...], n: int) -> list[Made]:
             continue
         if rng.random() < 0.88:
             row.sent = START + dt.timedelta(days=rng.randrange(4), hours=rng.randrange(12))
+        elif rng.random() < 0.5:
+            row.undelivered = rng.choice(("uncertain", "gave_up"))
         if row.sent and rng.random() < 0.1:
             row.bounced = True
         elif row.sent:
@@ -128,7 +131,13 @@ def _write(session: Session, wave: SurveyWave, made: list[Made]) -> None:
             factories.mail_message(
                 session, invitation, kind="reminder", number=number, sent_at=when
             )
-        if row.sent is None and row.skipped is None:
+        if row.undelivered == "uncertain":
+            factories.mail_message(session, invitation, status="uncertain")
+        elif row.undelivered == "gave_up":
+            given_up = factories.mail_message(session, invitation, status="cancelled")
+            given_up.last_error = "gave up after 8 attempts: 451 try again later"
+            session.add(given_up)
+        elif row.sent is None and row.skipped is None:
             factories.mail_message(session, invitation, status="pending")  # not yet sent
         if row.response is not None:
             factories.response(
@@ -153,6 +162,7 @@ def _expected(made: list[Made]) -> dict[str, int]:
         "invited": sum(m.skipped is None for m in made),
         "sent": sum(m.sent is not None for m in made),
         "bounced": sum(m.bounced for m in made),
+        "undelivered": sum(m.undelivered is not None for m in made),
         "opened": sum(m.opened for m in made),
         "partial": sum(m.response == "partial" for m in made),
         "complete": sum(complete),

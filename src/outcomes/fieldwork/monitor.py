@@ -40,6 +40,7 @@ from outcomes.analysis.intervals import WILSON, wilson_interval
 from outcomes.analysis.publication import Publication, Withheld
 from outcomes.config import Settings
 from outcomes.errors import NotFound
+from outcomes.fieldwork.outbox import GAVE_UP
 from outcomes.store.engine import session_scope
 from outcomes.store.frames import read_frame
 from outcomes.store.tables import (
@@ -63,6 +64,7 @@ COUNTS = (
     "invited",
     "sent",
     "bounced",
+    "undelivered",
     "opened",
     "partial",
     "complete",
@@ -91,6 +93,9 @@ class Counts:
     invited: int | None  # not skipped: the graduates who may be contacted
     sent: int | None  # the first message was accepted by the mail server
     bounced: int | None  # the server refused the address permanently
+    # a message whose delivery is uncertain (its sender died handing it over) or was given up
+    # after the retry cap: staff may reissue the link (docs/fieldwork.md, E-mail)
+    undelivered: int | None
     opened: int | None  # the personal link was opened
     partial: int | None  # a response saved but not submitted
     complete: int | None  # a response submitted
@@ -464,7 +469,7 @@ def count_frame(session: Session, wave_id: int, *, scope: set[int] | None) -> pd
     """The counts of :data:`COUNTS` per programme of the wave, counted in the database."""
     inv, enr, prog = table_of(Invitation), table_of(Enrolment), table_of(Programme)
     resp, ident, out = table_of(Response), table_of(LearnerIdentity), table_of(Outcome)
-    wave_programme = table_of(WaveProgramme)
+    wave_programme, mail = table_of(WaveProgramme), table_of(MailMessage)
     complete = sa.or_(resp.c.status == "complete", inv.c.submitted_at.is_not(None))
 
     def outcome_where(*condition: sa.ColumnElement[bool]) -> sa.ColumnElement[bool]:
@@ -480,6 +485,13 @@ def count_frame(session: Session, wave_id: int, *, scope: set[int] | None) -> pd
         "invited": inv.c.skipped_reason.is_(None),
         "sent": inv.c.sent_at.is_not(None),
         "bounced": inv.c.bounced_at.is_not(None),
+        "undelivered": sa.exists().where(
+            mail.c.invitation_id == inv.c.id,
+            sa.or_(
+                mail.c.status == "uncertain",
+                sa.and_(mail.c.status == "cancelled", mail.c.last_error.like(f"{GAVE_UP}%")),
+            ),
+        ),
         "opened": inv.c.opened_at.is_not(None),
         "partial": resp.c.status == "partial",
         "complete": complete,

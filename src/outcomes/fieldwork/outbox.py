@@ -71,6 +71,8 @@ MAX_BACKOFF = dt.timedelta(hours=6)
 # sender refreshes ``claimed_at`` at every chunk, and a chunk takes seconds).
 STALE_CLAIM = dt.timedelta(minutes=15)
 SENDER_ACTOR = "system:outbox"
+# How ``last_error`` of a message cancelled at the retry cap begins (the monitor counts these).
+GAVE_UP = "gave up after"
 
 MAIL = MailMessage.__table__  # type: ignore[attr-defined]
 INV = Invitation.__table__  # type: ignore[attr-defined]
@@ -600,7 +602,7 @@ def record_result(
             results.final.append(
                 {
                     "b_id": message.id,
-                    "b_error": f"gave up after {attempts} attempts: {handed.detail}",
+                    "b_error": f"{GAVE_UP} {attempts} attempts: {handed.detail}",
                     "b_att": attempts,
                 }
             )
