@@ -21,6 +21,7 @@ The demo database for the metrics benchmark is generated once and kept in var/be
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import gc
 import hashlib
 import os
@@ -75,6 +76,50 @@ class Outcome:
             f"ratio {self.ratio:5.2f} (target ≤ {self.target_ratio or '-'}: {ok_ratio}{budget}"
             f"{ok_budget})"
         )
+
+    @property
+    def met(self) -> bool:
+        """Within the ratio target and the time budget (each where there is one)."""
+        return (self.target_ratio is None or self.ratio <= self.target_ratio) and (
+            self.budget_seconds is None or self.ours <= self.budget_seconds
+        )
+
+
+RESULTS = ROOT / "bench" / "results" / "latest.md"
+
+
+def write_results(results: list[Outcome], argv: list[str]) -> Path:
+    """Write ``bench/results/latest.md``: the run's table, with the machine and the command.
+
+    Written by the run only (never by hand), so the README can quote a table a run produced.
+    """
+    import platform
+
+    when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    lines = [
+        "# Benchmarks: the latest run",
+        "",
+        f"Written by `python bench/run.py {' '.join(argv)}`".rstrip() + f" on {when}.",
+        f"Machine: {os.cpu_count()} cores, {platform.system()} {platform.machine()}, "
+        f"Python {platform.python_version()}; load average {load:.1f} at the end of the run.",
+        "",
+        "| workload | size | ours (s) | floor (s) | ratio | target | met |",
+        "|---|---|---:|---:|---:|---|---|",
+    ]
+    for r in results:
+        target = []
+        if r.target_ratio is not None:
+            target.append(f"ratio ≤ {r.target_ratio:g}")
+        if r.budget_seconds is not None:
+            target.append(f"≤ {r.budget_seconds:g} s")
+        lines.append(
+            f"| {r.name} | {r.size} | {r.ours:.2f} | {r.floor:.2f} | {r.ratio:.2f} | "
+            f"{', '.join(target) or 'reported'} | {'yes' if r.met else '**no**'} |"
+        )
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return RESULTS
 
 
 def best_of(runs: int, action: Callable[[], object]) -> float:
@@ -780,12 +825,10 @@ def main(argv: list[str] | None = None) -> int:
         for result in outcome if isinstance(outcome, list) else [outcome]:
             results.append(result)
             print(result.line(), flush=True)
-    over = [
-        r.name
-        for r in results
-        if (r.target_ratio is not None and r.ratio > r.target_ratio)
-        or (r.budget_seconds is not None and r.ours > r.budget_seconds)
-    ]
+    over = [r.name for r in results if not r.met]
+    if results:
+        written = write_results(results, argv if argv is not None else sys.argv[1:])
+        print(f"results written to {written.relative_to(ROOT)}")
     print(
         f"median ratio {statistics.median(r.ratio for r in results):.2f}; "
         + (f"over target: {', '.join(over)}" if over else "every ratio within its target")
