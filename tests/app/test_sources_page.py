@@ -136,7 +136,8 @@ def test_a_manager_cannot_find_a_graduate_outside_their_programmes(
     app_engine: Engine, staff: dict[str, int]
 ) -> None:
     at = _find(_page(staff["manager"]), "luis@example.org")
-    assert _shown(at.error) == ["That graduate's programme is not assigned to you."]
+    # Not found, exactly as a graduate who does not exist.
+    assert _shown(at.error) == ["No graduate has that learner ref, external id or e-mail address."]
     assert not [b for b in at.button if b.label == "Record outcome"]
 
 

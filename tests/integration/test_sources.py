@@ -214,10 +214,15 @@ def test_a_manager_records_only_for_graduates_of_their_programmes(
         manager = staff_recorder(session, "manager@example.org")
     assert manager.email == "manager@example.org" and manager.actor == f"staff:{population.manager}"
     _record(engine, _outcome("ana@example.org", population.wave_id), manager)
-    with pytest.raises(AccessDenied, match=r"^That graduate's programme is not assigned to you\.$"):
+    # A graduate of another programme is not found, exactly as one who does not exist: the
+    # manager learns nothing about other programmes' graduates.
+    unknown = r"^No graduate has that learner ref, external id or e-mail address\.$"
+    with pytest.raises(NotFound, match=unknown):
         _record(engine, _outcome("luis@example.org", population.wave_id), manager)
-    with session_scope(engine) as session, pytest.raises(AccessDenied):
+    with session_scope(engine) as session, pytest.raises(NotFound, match=unknown):
         find_graduate(session, "luis@example.org", recorder=manager)
+    with session_scope(engine) as session, pytest.raises(NotFound, match=unknown):
+        find_graduate(session, "nobody@example.org", recorder=manager)
     with session_scope(engine) as session:
         listed = list_other_outcomes(session, recorder=manager)
         found = find_graduate(session, "ana@example.org", recorder=manager)
@@ -537,7 +542,7 @@ def test_rows_naming_the_same_graduate_twice_or_out_of_scope_are_rejected(
     report = _import(engine, data, manager)
     assert [(r.row, r.column, r.message) for r in report.rejects] == [  # type: ignore[attr-defined]
         (3, "learner_ref", "This graduate and wave are already in row 2."),
-        (4, "email", "That graduate's programme is not assigned to you."),
+        (4, "email", "No graduate has that e-mail address."),
         (
             5,
             "email",

@@ -9,7 +9,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 from typer.testing import CliRunner
 
-from outcomes.errors import AccessDenied, OutcomesError
+from outcomes.errors import NotFound, OutcomesError
 from outcomes.fieldwork.sources_csv import CSV_COLUMNS
 from outcomes.store.tables import AuditEvent, Outcome
 from tests.integration.test_sources import _population
@@ -97,8 +97,10 @@ def test_record_as_a_scoped_manager_is_refused_out_of_scope_in_one_sentence(
         "--by",
         "manager@example.org",
     )
-    assert isinstance(result.exception, AccessDenied)  # type: ignore[attr-defined]
-    assert str(result.exception) == "That graduate's programme is not assigned to you."  # type: ignore[attr-defined]
+    assert isinstance(result.exception, NotFound)  # type: ignore[attr-defined]
+    assert str(result.exception) == (  # type: ignore[attr-defined]
+        "No graduate has that learner ref, external id or e-mail address."
+    )
     bad = _run(
         "record", "ana@example.org", "--wave", "1", "--activity", "military", "--source", "survey"
     )

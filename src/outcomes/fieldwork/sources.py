@@ -149,7 +149,15 @@ class LearnerLookup:
     """Graduates by learner ref, external id or e-mail (case-insensitive), for many keys at
     once: one query per kind of key and chunk, instead of three per row of an import."""
 
-    def __init__(self, session: Session, keys: Iterable[tuple[LearnerKey, str]]) -> None:
+    def __init__(
+        self,
+        session: Session,
+        keys: Iterable[tuple[LearnerKey, str]],
+        *,
+        scope: set[int] | None = None,
+    ) -> None:
+        """``scope``: programme ids; a graduate never enrolled on one of them is not found,
+        exactly as one who does not exist (a manager learns nothing of other programmes)."""
         wanted = [(by, value.strip()) for by, value in keys]
         self._ref: dict[str, int] = {}
         self._external: dict[str, set[int]] = defaultdict(set)
@@ -172,6 +180,11 @@ class LearnerLookup:
             for value, learner_id in rows:
                 self._email[value].add(learner_id)
         ids = set(self._ref.values()).union(*self._external.values(), *self._email.values())
+        if scope is not None:
+            ids = self._in_scope(session, ids, scope)
+            self._ref = {value: i for value, i in self._ref.items() if i in ids}
+            for found in (*self._external.values(), *self._email.values()):
+                found &= ids
         self._learners: dict[int, Learner] = {}
         for chunk in _chunks(ids):
             for learner in session.execute(
@@ -179,6 +192,19 @@ class LearnerLookup:
             ).scalars():
                 assert learner.id is not None
                 self._learners[learner.id] = learner
+
+    @staticmethod
+    def _in_scope(session: Session, ids: set[int], scope: set[int]) -> set[int]:
+        kept: set[int] = set()
+        for chunk in _chunks(ids):
+            kept.update(
+                session.execute(
+                    sa.select(col(Enrolment.learner_id))
+                    .where(col(Enrolment.learner_id).in_(chunk))
+                    .where(col(Enrolment.programme_id).in_(sorted(scope)))
+                ).scalars()
+            )
+        return kept
 
     def find(self, by: LearnerKey, key: str) -> Learner | Problem:
         """The one graduate with this key (ref first, then external id, then e-mail)."""
@@ -376,7 +402,7 @@ def plan_outcomes(
     lock: bool,
 ) -> list[Planned | list[Problem]]:
     """Check each outcome against the records, in a few queries whatever their number."""
-    learners = LearnerLookup(session, ((o.learner_by, o.learner) for o in outcomes))
+    learners = LearnerLookup(session, ((o.learner_by, o.learner) for o in outcomes), scope=scope)
     waves = WaveLookup(session, (o.wave for o in outcomes))
     found = [(learners.find(o.learner_by, o.learner), waves.find(o.wave)) for o in outcomes]
     pairs = {
@@ -638,7 +664,7 @@ def find_graduate(
 ) -> Graduate:
     """The graduate with this ref, external id or e-mail, with their waves in scope."""
     scope = recorder_scope(session, recorder)
-    found = LearnerLookup(session, [(by, key)]).find(by, key)
+    found = LearnerLookup(session, [(by, key)], scope=scope).find(by, key)
     if isinstance(found, Problem):
         raise refusal([found])
     inv, enr, prog = table_of(Invitation), table_of(Enrolment), table_of(Programme)
