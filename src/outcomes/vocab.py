@@ -368,3 +368,35 @@ COUNTRY_NAMES: dict[str, str] = {
     "ZM": "Zambia",
     "ZW": "Zimbabwe",
 }
+
+# Month names of each language, for dates written out in words (the survey pages, messages).
+MONTH_NAMES: dict[str, list[str]] = {
+    "en": [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ],
+    "es": [
+        "enero",
+        "febrero",
+        "marzo",
+        "abril",
+        "mayo",
+        "junio",
+        "julio",
+        "agosto",
+        "septiembre",
+        "octubre",
+        "noviembre",
+        "diciembre",
+    ],
+}

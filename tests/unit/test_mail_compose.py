@@ -129,7 +129,7 @@ ROW = {
         ({"other_source": True}, "outcome known from another source"),
         ({"wave_status": "closed"}, "wave closed"),
         ({"closes_on": dt.date(2025, 1, 31)}, "wave closed"),
-        ({"email": None}, "no address (erased)"),
+        ({"email": None}, "no address (erased, or none in the records)"),
     ],
 )
 def test_a_claimed_message_is_stopped_for_the_reasons_a_graduate_would_expect(

@@ -37,7 +37,7 @@ import jinja2
 from outcomes.config import Settings
 from outcomes.errors import NotFound
 from outcomes.instruments.registry import surveys_dir
-from outcomes.vocab import LANGUAGES, MAIL_KINDS
+from outcomes.vocab import LANGUAGES, MAIL_KINDS, MONTH_NAMES
 
 # Markers stand in for the per-recipient values when a template is rendered once; their
 # characters survive HTML autoescaping unchanged and never occur in real text.
@@ -48,36 +48,6 @@ PARTS = ("subject", "txt", "html")
 CRLF = "\r\n"
 
 _DATE_FORMATS = {"en": "{d:%-d} {month} {d:%Y}", "es": "{d:%-d} de {month} de {d:%Y}"}
-_MONTHS = {
-    "en": [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ],
-    "es": [
-        "enero",
-        "febrero",
-        "marzo",
-        "abril",
-        "mayo",
-        "junio",
-        "julio",
-        "agosto",
-        "septiembre",
-        "octubre",
-        "noviembre",
-        "diciembre",
-    ],
-}
 
 
 def mail_templates_dir() -> Path:
@@ -87,7 +57,7 @@ def mail_templates_dir() -> Path:
 
 def long_date(day: dt.date, language: str) -> str:
     """``31 March 2025`` / ``31 de marzo de 2025``."""
-    month = _MONTHS[language][day.month - 1]
+    month = MONTH_NAMES[language][day.month - 1]
     return _DATE_FORMATS[language].format(d=day, month=month)
 
 

@@ -24,39 +24,9 @@ from outcomes.instruments.answers import AnswerMessage
 from outcomes.instruments.codes import coded_list
 from outcomes.instruments.expressions import as_json, parse_expression, references
 from outcomes.instruments.schema import DEFAULT_MAX_LENGTH, Question
+from outcomes.vocab import MONTH_NAMES as MONTHS
 from outcomes.vocab import SALARY_PERIODS
 from outcomes.web.survey.texts import text
-
-MONTHS = {
-    "en": [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ],
-    "es": [
-        "enero",
-        "febrero",
-        "marzo",
-        "abril",
-        "mayo",
-        "junio",
-        "julio",
-        "agosto",
-        "septiembre",
-        "octubre",
-        "noviembre",
-        "diciembre",
-    ],
-}
 
 
 def long_date(day: dt.date, language: str) -> str:
