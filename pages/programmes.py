@@ -19,6 +19,9 @@ from outcomes.records.programmes import (
     parse_update,
     retire_programme,
 )
+from outcomes.records.programmes import (
+    REQUIRED as MANDATORY,
+)
 from outcomes.store.engine import session_scope
 from outcomes.store.reads import programme_table
 from outcomes.vocab import (
@@ -56,20 +59,6 @@ CHOICES: dict[str, tuple[str, ...]] = {
 }
 LONG = ("learning_outcomes", "assessment_description", "prerequisites", "grade_scheme")
 LONG_TOO = ("stackability", "further_information")
-MANDATORY = (
-    "code",
-    "title",
-    "awarding_body",
-    "issuer_country",
-    "learning_outcomes",
-    "ects",
-    "eqf_level",
-    "assessment_type",
-    "participation_form",
-    "quality_assurance_type",
-    "quality_assurance",
-    "field_of_study",
-)
 FORM_ELEMENTS = (
     *MANDATORY,
     "title_es",
