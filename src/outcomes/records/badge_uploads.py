@@ -4,9 +4,9 @@ The page hands over the uploaded files (``.json``, ``.jwt``/``.jws``, ``.zip``; 
 once). They are kept only for the call, in a private temporary directory, and read by the
 same code as ``outcomes import credentials --format ob3`` (``badge_import.import_badges``:
 ``open_badges.read_badges``, whose archive guards refuse a zip bomb or an entry leaving the
-archive, then the import core), so the check and the import report the same things. As for a CSV
-upload, the page remembers the upload's key (``badge_upload_key``) so that a second click on
-Import shows the first import's result instead of running it again.
+archive, then the import core), so the check and the import report the same things. As for
+a CSV upload, the page remembers the upload's key (``badge_upload_key``) so that a second
+click on Import shows the first import's result instead of running it again.
 """
 
 from __future__ import annotations
