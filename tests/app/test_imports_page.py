@@ -228,6 +228,25 @@ def test_a_manager_imports_badges_only_into_their_programmes(
     assert "Programmes the import creates" not in " ".join(_texts(at))  # a manager creates none
 
 
+def test_a_manager_imports_a_badge_of_their_own_programme(
+    app_engine: Engine, people: dict[str, int]
+) -> None:
+    credential = corpus_credential("ref_full_ex.json")
+    with session_scope(app_engine) as session:  # DA-101, in the manager's scope, is this badge
+        session.execute(
+            sa.text("UPDATE programme SET achievement_id = :a WHERE code = 'DA-101'"),
+            {"a": credential["credentialSubject"]["achievement"]["id"]},
+        )
+    at = _badges(
+        _open(app_engine, people["manager"]), ("mine.json", json.dumps(credential).encode())
+    )
+    assert {m.label: m.value for m in at.metric}["Added"] == "1"
+    [button] = [b for b in at.button if b.label == "Import"]
+    at = button.click().run()
+    assert at.success[0].value.startswith("Imported: 1 added")
+    assert _credentials(app_engine) == 1
+
+
 def test_a_zip_slip_upload_is_one_sentence(app_engine: Engine, people: dict[str, int]) -> None:
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w") as zf:
