@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import io
+import json
+import zipfile
+
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -10,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 from outcomes.access.staff import set_programme_scope
 from outcomes.store.engine import session_scope
 from tests import factories
+from tests.badge_corpus import as_jwt, corpus_credential, credentials_dir
 from tests.conftest import REPO_ROOT
 from tests.integration.test_csv_import import HEADER, SEED_CODES, award_rows
 
@@ -139,3 +144,113 @@ def test_hostile_cells_are_shown_as_inert_text(app_engine: Engine, people: dict[
     assert "<img src=x onerror=alert(1)>" in preview.iloc[0].tolist()
     assert '=HYPERLINK("x")' in preview.iloc[0].tolist()
     assert not any("onerror" in m.value for m in at.markdown)
+
+
+# -- Open Badges 3.0 ---------------------------------------------------------------------------
+
+
+def _badges(at: AppTest, *files: tuple[str, bytes]) -> AppTest:
+    at.radio[0].set_value(at.radio[0].options[1]).run()
+    at.file_uploader[0].set_value([(name, data, "application/json") for name, data in files])
+    return at.run()
+
+
+def _texts(at: AppTest) -> list[str]:
+    return [t.value for t in at.text]
+
+
+def test_a_corpus_badge_is_checked_then_imported_once_however_often_confirm_is_pressed(
+    app_engine: Engine, people: dict[str, int]
+) -> None:
+    data = (credentials_dir() / "ref_full_ex.json").read_bytes()
+    at = _badges(_open(app_engine, people["admin"]), ("ref_full_ex.json", data))
+    assert not at.exception, at.exception
+    assert "1 credential read." in _texts(at)
+    assert {m.label: m.value for m in at.metric}["Added"] == "1"
+    new = at.dataframe[-1].value  # the programme the import creates, its stand-ins named
+    assert len(new) == 1 and new.iloc[0]["code"]
+    assert any(w.value.startswith("Signatures are not verified") for w in at.warning)
+    assert _credentials(app_engine) == 0  # the check wrote nothing
+    [button] = [b for b in at.button if b.label == "Import"]
+    at = button.click().run()
+    assert not at.exception, at.exception
+    assert at.success[0].value.startswith("Imported: 1 added")
+    [button] = [b for b in at.button if b.label == "Import"]
+    at = button.click().run()  # pressed again, as drawn before the first import finished
+    assert not at.exception, at.exception
+    [button] = [b for b in at.button if b.label == "Import"]
+    assert button.disabled
+    assert at.success[0].value.startswith("Imported: 1 added")
+    assert _credentials(app_engine) == 1
+    assert _imports_audited(app_engine) == 1
+
+
+def test_a_schema_invalid_badge_shows_its_json_path_and_nothing_is_written(
+    app_engine: Engine, people: dict[str, int]
+) -> None:
+    credential = corpus_credential("theed_regular_full_ho.json")
+    del credential["credentialSubject"]["achievement"]["criteria"]
+    good = (credentials_dir() / "ref_full_ex.json").read_bytes()
+    at = _badges(
+        _open(app_engine, people["admin"]),
+        ("good.json", good),
+        ("bad.json", json.dumps(credential).encode()),
+    )
+    assert not at.exception, at.exception
+    problems = at.dataframe[0].value
+    assert list(problems["where"]) == ["bad.json"]
+    assert list(problems["JSON path"]) == ["$.credentialSubject.achievement.criteria"]
+    assert "is required but missing" in problems.iloc[0]["reason"]
+    [button] = [b for b in at.button if b.label == "Import"]
+    assert button.disabled  # a rejected credential: only with the skip option
+    assert _credentials(app_engine) == 0
+
+
+def test_a_jwt_upload_says_signatures_are_not_verified(
+    app_engine: Engine, people: dict[str, int]
+) -> None:
+    token = as_jwt(corpus_credential("uvh_fvhz_microcredential_full.json"))
+    at = _badges(_open(app_engine, people["admin"]), ("badge.jwt", token.encode()))
+    assert not at.exception, at.exception
+    assert "1 credential read, decoded from a JWT." in _texts(at)
+    assert next(w.value for w in at.warning).startswith("Signatures are not verified: JWT")
+
+
+def test_a_manager_imports_badges_only_into_their_programmes(
+    app_engine: Engine, people: dict[str, int]
+) -> None:
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.write(credentials_dir() / "ref_full_ex.json", "ref_full_ex.json")
+    at = _badges(_open(app_engine, people["manager"]), ("badges.zip", archive.getvalue()))
+    assert not at.exception, at.exception
+    assert {m.label: m.value for m in at.metric}["Rejected"] == "1"
+    assert "Programmes the import creates" not in " ".join(_texts(at))  # a manager creates none
+
+
+def test_a_manager_imports_a_badge_of_their_own_programme(
+    app_engine: Engine, people: dict[str, int]
+) -> None:
+    credential = corpus_credential("ref_full_ex.json")
+    with session_scope(app_engine) as session:  # DA-101, in the manager's scope, is this badge
+        session.execute(
+            sa.text("UPDATE programme SET achievement_id = :a WHERE code = 'DA-101'"),
+            {"a": credential["credentialSubject"]["achievement"]["id"]},
+        )
+    at = _badges(
+        _open(app_engine, people["manager"]), ("mine.json", json.dumps(credential).encode())
+    )
+    assert {m.label: m.value for m in at.metric}["Added"] == "1"
+    [button] = [b for b in at.button if b.label == "Import"]
+    at = button.click().run()
+    assert at.success[0].value.startswith("Imported: 1 added")
+    assert _credentials(app_engine) == 1
+
+
+def test_a_zip_slip_upload_is_one_sentence(app_engine: Engine, people: dict[str, int]) -> None:
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("../escape.json", "{}")
+    at = _badges(_open(app_engine, people["admin"]), ("evil.zip", archive.getvalue()))
+    assert "leaves the archive" in next(e.value for e in at.error)
+    assert _credentials(app_engine) == 0

@@ -106,6 +106,7 @@ def import_badges(
     skip_invalid: bool = False,
     dry_run: bool = False,
     progress: Progress | None = None,
+    programme_scope: set[int] | None = None,
 ) -> BadgeImportReport:
     """Read, check and import the credentials in ``paths`` (files, folders, zips)."""
     batch = read_badges(paths, today=today)
@@ -117,6 +118,7 @@ def import_badges(
         skip_invalid=skip_invalid,
         dry_run=dry_run,
         progress=progress,
+        programme_scope=programme_scope,
     )
 
 
@@ -129,8 +131,13 @@ def import_batch(
     skip_invalid: bool = False,
     dry_run: bool = False,
     progress: Progress | None = None,
+    programme_scope: set[int] | None = None,
 ) -> BadgeImportReport:
-    """Import what ``read_badges(paths)`` read: one transaction, or nothing when refused."""
+    """Import what ``read_badges(paths)`` read: one transaction, or nothing when refused.
+
+    ``programme_scope`` (a manager's programme ids) is the core's: a credential of another
+    programme is rejected and no programme is created.
+    """
     rejected = held_back(batch)
     items: list[CredentialRecord | Rejected] = [*batch.records, *rejected]
     name = ", ".join(p.name for p in paths)[:200]
@@ -150,6 +157,7 @@ def import_batch(
         dry_run=dry_run,
         progress=progress,
         on_reject=lambda _name, item: all_rejected.append(item),
+        programme_scope=programme_scope,
     )
     own_conflicts = len(batch.conflicts) + len(batch.achievement_conflicts)
     report = dataclasses.replace(

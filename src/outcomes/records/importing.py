@@ -749,7 +749,9 @@ class _Writer:
         )
 
     def _create_programme(self, row: Row, elements: ProgrammeElements) -> int:
-        code = row.programme_code or _code_for(row.achievement_id or row.credential_id)
+        code = row.programme_code or generated_programme_code(
+            row.achievement_id or row.credential_id
+        )
         values = programme_columns(elements) | {"code": code, "achievement_id": row.achievement_id}
         new_id = self.connection.execute(
             _PROGRAMME.insert().values(**values).returning(_PROGRAMME.c.id)
@@ -1100,6 +1102,6 @@ def _uuid4_texts(count: int) -> list[str]:
 _VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
 
 
-def _code_for(identifier: str) -> str:
+def generated_programme_code(identifier: str) -> str:
     """A programme code for an achievement that has none: stable, short, recognisable."""
     return "OB-" + hashlib.sha256(identifier.encode()).hexdigest()[:10].upper()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path, PurePath
@@ -46,12 +46,24 @@ class UploadImport:
     result: CsvImportResult
     rejects_csv: bytes | None
 
+    def done(self) -> tuple[str, bytes | None]:
+        """What the page keeps of an import: its closing sentence and the rejects."""
+        return self.result.report.sentence(), self.rejects_csv
+
+
+def content_key(parts: Sequence[bytes], options: object) -> str:
+    """A hash of ``parts`` and the JSON of ``options``: what the page remembers as imported."""
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(len(part).to_bytes(8, "big"))  # no two splits of the bytes hash alike
+        digest.update(part)
+    digest.update(json.dumps(options, sort_keys=True).encode())
+    return digest.hexdigest()
+
 
 def upload_key(data: bytes, options: CsvOptions, *, skip_invalid: bool) -> str:
     """The idempotency key of importing these bytes with these options."""
-    digest = hashlib.sha256(data)
-    digest.update(json.dumps([asdict(options), skip_invalid], sort_keys=True).encode())
-    return digest.hexdigest()
+    return content_key([data], [asdict(options), skip_invalid])
 
 
 @contextmanager
