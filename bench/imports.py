@@ -110,8 +110,9 @@ def _database(directory: Path) -> tuple[str, object]:
                     learning_outcomes="-",
                     ects=6,
                     eqf_level=6,
-                    assessment_type="project",
+                    assessment_type="application_of_a_skill",
                     participation_form="online",
+                    quality_assurance_type="internal",
                     quality_assurance="internal",
                     field_of_study="0613",
                 )

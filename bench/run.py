@@ -611,6 +611,7 @@ def bench_waves(graduates: int, database_url: str | None) -> list[Outcome]:
     """
     sys.path.insert(0, str(ROOT / "bench"))
     import waves
+    from survey import postgres_schema
 
     engines: list[tuple[str, str | None]] = [("SQLite", None)]
     if database_url and database_url.startswith("postgresql"):
@@ -621,7 +622,7 @@ def bench_waves(graduates: int, database_url: str | None) -> list[Outcome]:
             if url is None:
                 timing = waves.measure(f"sqlite:///{tmp}/waves.db", graduates)
             else:
-                with waves.postgres_schema(url) as schema_url:
+                with postgres_schema(url) as schema_url:
                     timing = waves.measure(schema_url, graduates)
         rows.append(
             Outcome(

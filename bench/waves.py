@@ -27,8 +27,6 @@ from __future__ import annotations
 import datetime as dt
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -64,22 +62,6 @@ class Timing:
     invitations: int
 
 
-@contextmanager
-def postgres_schema(base: str) -> Iterator[str]:
-    """A fresh schema on the PostgreSQL at ``base``, dropped afterwards."""
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-    schema = f"bench_waves_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        url = sa.make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-        yield url.render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
 def _programme(code: str) -> dict[str, object]:
     return {
         "code": code,
@@ -89,8 +71,9 @@ def _programme(code: str) -> dict[str, object]:
         "learning_outcomes": "-",
         "ects": 6,
         "eqf_level": 6,
-        "assessment_type": "project",
+        "assessment_type": "application_of_a_skill",
         "participation_form": "online",
+        "quality_assurance_type": "internal",
         "quality_assurance": "internal",
         "field_of_study": "0613",
         "status": "active",
