@@ -1,9 +1,10 @@
 """Where the Open Badges 3.0 corpus lives, and how tests build credentials from it.
 
-The corpus is read-only data beside the project, ``../shared/fixtures/open-badges/`` from the
-repository root (a git worktree sits one level deeper, so its ancestors are searched in turn).
-Its absence fails the tests that need it rather than skipping them: a green run must not
-lose the coverage it promises.
+The corpus is the read-only ``../shared/fixtures/open-badges/`` beside the project; a copy of
+its credentials and README is kept in ``tests/fixtures/open-badges/`` so that a checkout
+anywhere (CI's included) runs these tests, and a test checks the copy still equals the
+original wherever the original is there. Its absence fails the tests that need it rather than
+skipping them: a green run must not lose the coverage it promises.
 """
 
 from __future__ import annotations
@@ -19,13 +20,22 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 _RELATIVE = Path("shared") / "fixtures" / "open-badges"
 
 
-def corpus_root() -> Path | None:
-    """The corpus folder, looked for as ``../shared`` from the repository and its parents."""
+COPY = REPO_ROOT / "tests" / "fixtures" / "open-badges"
+
+
+def shared_corpus_root() -> Path | None:
+    """The original corpus, ``../shared`` from the repository or one of its parents (a git
+    worktree sits deeper); None where it is not on this machine."""
     for ancestor in REPO_ROOT.parents:
         candidate = ancestor / _RELATIVE
         if (candidate / "credentials").is_dir():
             return candidate
     return None
+
+
+def corpus_root() -> Path | None:
+    """The corpus folder: the repository's copy."""
+    return COPY if (COPY / "credentials").is_dir() else None
 
 
 def credentials_dir() -> Path:

@@ -342,9 +342,14 @@ def test_a_file_that_is_not_json_is_one_problem(tmp_path: Path) -> None:
 
 def test_the_shipped_schemas_are_the_corpus_schemas() -> None:
     from outcomes.records.badge_schema import schema_document
+    from tests.badge_corpus import shared_corpus_root
 
-    shared = credentials_dir().parent / "schemas"
-    for path in sorted(shared.glob("*.json")):
+    original = shared_corpus_root()
+    if original is None:
+        pytest.skip("the shared corpus ../shared/fixtures/open-badges is not on this machine")
+    paths = sorted((original / "schemas").glob("*.json"))
+    assert paths, "the shared corpus holds no schemas"
+    for path in paths:
         assert schema_document(path.name) == json.loads(path.read_text("utf-8")), path.name
 
 
@@ -366,3 +371,17 @@ def test_an_enrolment_ending_before_it_starts_is_a_problem_not_a_crash(tmp_path:
     credential["credentialSubject"]["activityEndDate"] = "2010-06-01T00:00:00Z"
     [problem] = read_badges([_write(tmp_path / "dates.json", credential)], today=TODAY).problems
     assert problem.reason == "the enrolment ends before it starts"
+
+
+def test_the_repository_copy_of_the_corpus_equals_the_shared_original() -> None:
+    from tests.badge_corpus import COPY, shared_corpus_root
+
+    original = shared_corpus_root()
+    if original is None:
+        pytest.skip("the shared corpus ../shared/fixtures/open-badges is not on this machine")
+    names = sorted(p.name for p in (original / "credentials").glob("*.json"))
+    assert names == sorted(p.name for p in (COPY / "credentials").glob("*.json"))
+    for name in names:
+        assert (COPY / "credentials" / name).read_bytes() == (
+            original / "credentials" / name
+        ).read_bytes(), name
